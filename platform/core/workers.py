@@ -1,0 +1,53 @@
+"""Starting Celery worker processes: used by `manage.py serve`, the tests and the containers."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.conf import settings
+
+
+def worker_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a worker needs: the platform source root and the repo root on the path."""
+    environment = dict(os.environ)
+    python_path = [str(settings.PLATFORM_DIR), str(settings.REPO_ROOT)]
+    if environment.get("PYTHONPATH"):
+        python_path.append(environment["PYTHONPATH"])
+    environment["PYTHONPATH"] = os.pathsep.join(python_path)
+    environment.setdefault("DJANGO_SETTINGS_MODULE", settings.SETTINGS_MODULE)
+    environment.update(extra or {})
+    return environment
+
+
+def worker_command(
+    queues: Sequence[str], *, concurrency: int = 1, hostname: str = "worker@%h", pool: str = "prefork"
+) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "config", "worker",
+        "--queues", ",".join(queues),
+        "--concurrency", str(concurrency),
+        "--pool", pool,
+        "--hostname", hostname,
+        "--loglevel", "INFO",
+        "--without-gossip", "--without-mingle",
+    ]
+
+
+def start_worker(
+    queues: Sequence[str],
+    *,
+    concurrency: int = 1,
+    hostname: str = "worker@%h",
+    extra_env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+) -> subprocess.Popen:
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        worker_command(queues, concurrency=concurrency, hostname=hostname),
+        cwd=settings.REPO_ROOT,
+        env=worker_environment(extra_env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
