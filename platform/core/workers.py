@@ -1,6 +1,8 @@
 """Starting Celery worker processes: used by `manage.py serve`, the tests and the containers."""
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -35,6 +37,14 @@ def worker_command(
     ]
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM when the process that started it dies, even by SIGKILL."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_worker(
     queues: Sequence[str],
     *,
@@ -50,4 +60,5 @@ def start_worker(
         env=worker_environment(extra_env),
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads are running at this point
     )

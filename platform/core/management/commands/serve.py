@@ -8,6 +8,10 @@ from django.core.management.base import BaseCommand
 from core.workers import start_worker
 
 
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the web server and a Celery worker next to it (the embedded `make run`)."
 
@@ -23,6 +27,7 @@ class Command(BaseCommand):
             f"Celery worker pid {worker.pid} on queues {','.join(queues)} (log: {log_path})\n"
             f"Open http://{addrport}/ and sign in (demo / demo-password). Ctrl-C stops both."
         )
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             call_command("runserver", addrport, use_reloader=False)
         finally:
