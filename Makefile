@@ -11,7 +11,7 @@ TORCH_CUDA_INDEX ?= https://download.pytorch.org/whl/cu128
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install install-gpu frontend run test test-fast bench lint format clean
+.PHONY: install install-gpu frontend chromium run test test-fast bench lint format clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -33,6 +33,13 @@ frontend: frontend/dist/app.js
 
 install: $(STAMP) frontend
 
+# Browser tests use Debian's Chromium (never a browser downloaded by Playwright).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
+	  else echo "Browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }
+
 # GPU workers: the CUDA build of torch, same version series.
 install-gpu: install
 	$(PIP) install --upgrade --index-url $(TORCH_CUDA_INDEX) "torch==2.13.0"
@@ -42,7 +49,7 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py serve --addrport 127.0.0.1:8000
 
-test: install
+test: install chromium
 	$(PY) -m pytest
 
 test-fast: install
