@@ -11,7 +11,7 @@ TORCH_CUDA_INDEX ?= https://download.pytorch.org/whl/cu128
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install install-gpu frontend chromium run test test-fast bench lint format clean
+.PHONY: install install-gpu frontend bids-validator chromium run test test-fast bench lint format clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,10 +26,16 @@ $(STAMP): pyproject.toml | $(PY)
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
 
-frontend/dist/app.js: frontend/node_modules/.package-lock.json $(wildcard frontend/src/*) frontend/build.mjs
+frontend/dist/app.js: frontend/node_modules/.package-lock.json $(shell find frontend/src -type f) frontend/build.mjs
 	cd frontend && npm run build
 
 frontend: frontend/dist/app.js
+
+# The BIDS validator the export tests run (Node; test-only, so not part of `install`).
+tools/bids-validator/node_modules/.package-lock.json: tools/bids-validator/package.json tools/bids-validator/package-lock.json
+	cd tools/bids-validator && npm ci --no-audit --no-fund --ignore-scripts
+
+bids-validator: tools/bids-validator/node_modules/.package-lock.json
 
 install: $(STAMP) frontend
 
@@ -49,7 +55,7 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py serve --addrport 127.0.0.1:8000
 
-test: install chromium
+test: install chromium bids-validator
 	$(PY) -m pytest
 
 test-fast: install

@@ -37,7 +37,15 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "core",
+    "accounts",
+    "audit",
+    "trials",
+    "runs",
+    "imaging",
+    "exports",
+    "pages",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +57,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.PayloadLimitMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into a 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -95,6 +106,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses logins from a locked-out user/IP before the password is checked.
+# `ThrottledAuthenticationBackend` applies axes only where a request is known (web and API logins).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.ThrottledAuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -124,19 +148,23 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # specs are small JSON documents
 EMBEDDED_BROKER_DIR = VAR_DIR / "celery-broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (EMBEDDED_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(EMBEDDED_BROKER_DIR / "queue"),
         "data_folder_out": str(EMBEDDED_BROKER_DIR / "queue"),
         "processed_folder": str(EMBEDDED_BROKER_DIR / "processed"),
+        "control_folder": str(EMBEDDED_BROKER_DIR / "control"),
         "store_processed": False,
     }
     _default_result_backend = f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
 else:
     # Longer than the longest task (the hard time limits below), so a running task is never
     # redelivered to a second worker while the first one is still alive.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    # (The fault-tolerance test shortens it for its own workers, to see a redelivery quickly.)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("SCA_BROKER_VISIBILITY_TIMEOUT_S", default=4 * 3600)
+    }
     _default_result_backend = CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_default_result_backend)
 CELERY_RESULT_EXPIRES = 24 * 3600
@@ -159,6 +187,23 @@ CELERY_TASK_TIME_LIMIT = 35 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ROUTES = {
+    "runs.simulate_chunk": {"queue": "simulation"},
+    "runs.finalise_run": {"queue": "simulation"},
+    "imaging.render_volume": {"queue": "render"},  # braing3n volumes go to the `braing3n` queue
+    "exports.build_export": {"queue": "exports"},
+}
+# Time limits per queue (seconds, soft then hard); all stay below the broker visibility timeout.
+SCA_QUEUE_TIME_LIMITS_S = {
+    "simulation": (20 * 60, 25 * 60),
+    "render": (10 * 60, 12 * 60),
+    "braing3n": (30 * 60, 35 * 60),
+    "exports": (100 * 60, 110 * 60),
+}
+# Subjects per `simulation` task: small enough for frequent progress, large enough to amortise.
+SCA_RUN_CHUNK_SIZE = env.int("SCA_RUN_CHUNK_SIZE", default=25)
+SCA_RUN_MAX_SUBJECTS = env.int("SCA_RUN_MAX_SUBJECTS", default=100_000)
+SCA_CHUNK_MAX_RETRIES = 2
 
 # --- Compute devices ---------------------------------------------------------------------------
 SCA_DEVICE = env.str("SCA_DEVICE", default="cpu")  # cpu | cuda, for simulation and braing3n
@@ -175,6 +220,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"login": env.str("SCA_LOGIN_THROTTLE_RATE", default="30/min")},
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Synthetic control arm API",

@@ -1,0 +1,81 @@
+"""Cohort simulation API: chunks of subjects, as the platform's Celery workers compute them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from simulation.labelmap import CroppedLabelMap
+from simulation.spec import CohortSpec
+from simulation.subject import simulate_subject
+
+SUBJECT_COLUMNS = (
+    "subject_id", "subject_index", "age", "sex", "race", "ethnicity", "kps", "mgmt_methylated",
+    "idh_mutant", "resection", "regimen", "os_months", "os_event", "pfs_months", "pfs_event",
+    "best_response", "os_day", "pfs_day", "death_cause", "tumour_lobe", "rho_per_day",
+    "d_white_mm2_per_day", "rt_alpha_per_gy", "lethal_burden_ml", "pseudoprogression",
+)
+ASSESSMENT_COLUMNS = (
+    "subject_id", "visit", "day", "enhancing_ml", "necrosis_ml", "edema_ml", "spd_mm2",
+    "measurable_lesions", "tumour_burden_ml", "response",
+)
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass
+class CohortChunk:
+    """Results for a set of subject indices (one row per subject, one per visit per subject)."""
+
+    subjects: pd.DataFrame
+    assessments: pd.DataFrame
+    label_maps: dict[tuple[str, int], CroppedLabelMap] = field(default_factory=dict)
+    anatomy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("device 'cuda' requested but no CUDA device is available")
+
+
+def simulate_subjects(
+    spec: CohortSpec,
+    subject_indices: Sequence[int],
+    *,
+    device: str = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> CohortChunk:
+    """Simulate the given subjects of ``spec``.
+
+    Subject i's result depends only on (spec, i): it is identical whichever chunk computes it.
+    The growth kernel is a compiled CPU kernel; ``device="cuda"`` is accepted for API
+    compatibility and runs the same kernel (the CPU kernel keeps results bit-identical).
+    """
+    _check_device(device)
+    indices = [int(i) for i in subject_indices]
+    for i in indices:
+        if not 0 <= i < spec.size:
+            raise ValueError(f"subject index {i} is outside the cohort (size {spec.size})")
+    regimen = spec.regimen_definition()
+    rows: list[dict[str, Any]] = []
+    visits: list[dict[str, Any]] = []
+    label_maps: dict[tuple[str, int], CroppedLabelMap] = {}
+    anatomy: dict[str, dict[str, Any]] = {}
+    for done, index in enumerate(indices, start=1):
+        result = simulate_subject(spec, index, regimen)
+        rows.append(result.row)
+        visits.extend(result.assessments)
+        label_maps.update(result.label_maps)
+        anatomy[result.row["subject_id"]] = result.anatomy_params
+        if progress is not None:
+            progress(done, len(indices))
+    subjects = pd.DataFrame(rows, columns=list(SUBJECT_COLUMNS))
+    assessments = pd.DataFrame(visits, columns=list(ASSESSMENT_COLUMNS))
+    return CohortChunk(subjects, assessments, label_maps, anatomy)

@@ -1,0 +1,3 @@
+"""Software version of the simulation engine (recorded in every manifest)."""
+
+SOFTWARE_VERSION = "0.1.0"

@@ -1,0 +1,129 @@
+"""Simulation speed: subjects/s, voxel-updates/s, and the ratio to a naive full-grid stencil.
+
+Run: ``python tests/benchmarks/bench_simulation.py [--subjects 1000] [--workers 2]``
+
+Baseline (measured in the same run): one explicit Fisher-KPP step over the full 2 mm MNI grid
+(99 x 117 x 95) with a ``torch.nn.functional.conv3d`` 7-point Laplacian and an elementwise
+logistic update, daily steps. Two ratios are printed:
+
+* kernel ratio: voxel-updates/s of the engine's compiled kernel over the baseline's;
+* work ratio: the full-grid daily-step voxel updates a naive solver needs to simulate the same
+  subjects for the same days, divided by the engine's wall time, over the baseline's rate. This
+  counts what the cropped domain, the active box and multi-day steps save.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import numpy as np
+import torch
+
+GRID = (99, 117, 95)
+FOLLOW_UP_MONTHS = 36
+
+
+def naive_conv3d_rate(steps: int = 30) -> float:
+    """Voxel-updates/s of a naive full-grid conv3d Fisher-KPP step (float32, CPU)."""
+    kernel = torch.zeros((1, 1, 3, 3, 3), dtype=torch.float32)
+    kernel[0, 0, 1, 1, 1] = -6.0
+    for offset in ((0, 1, 1), (2, 1, 1), (1, 0, 1), (1, 2, 1), (1, 1, 0), (1, 1, 2)):
+        kernel[(0, 0, *offset)] = 1.0
+    c = torch.rand((1, 1, *GRID), dtype=torch.float32) * 0.1
+    d_dt_h2 = torch.full_like(c, 0.1 / 4.0)
+    growth = float(np.exp(0.02))
+    with torch.no_grad():
+        for _ in range(3):
+            lap = torch.nn.functional.conv3d(c, kernel, padding=1)
+        start = time.perf_counter()
+        for _ in range(steps):
+            lap = torch.nn.functional.conv3d(c, kernel, padding=1)
+            c = c + d_dt_h2 * lap
+            c = c * growth / (1 + c * (growth - 1))
+        elapsed = time.perf_counter() - start
+    return steps * float(np.prod(GRID)) / elapsed
+
+
+def _chunk(args: tuple[dict, list[int]]) -> tuple[int, int, int, float]:
+    from simulation import parse_spec, simulate_subjects
+    from simulation.growth import STATS
+
+    spec_dict, indices = args
+    before = STATS["voxel_updates"]
+    start = time.perf_counter()
+    chunk = simulate_subjects(parse_spec(spec_dict), indices)
+    elapsed = time.perf_counter() - start
+    simulated_days = int(chunk.subjects.os_day.sum())
+    return len(indices), STATS["voxel_updates"] - before, simulated_days, elapsed
+
+
+def engine_run(subjects: int, workers: int) -> dict[str, float]:
+    from simulation import parse_spec
+
+    spec = parse_spec({"size": subjects, "seed": 2026, "indication": "gbm_newly_diagnosed",
+                       "regimen": "stupp_rt_tmz", "follow_up_months": FOLLOW_UP_MONTHS})
+    _chunk((spec.to_dict(), [0]))  # compile / load templates outside the timing
+    blocks = [list(range(i, min(i + 10, subjects))) for i in range(0, subjects, 10)]
+    start = time.perf_counter()
+    if workers == 1:
+        results = [_chunk((spec.to_dict(), block)) for block in blocks]
+    else:
+        context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            results = list(pool.map(_chunk, [(spec.to_dict(), b) for b in blocks]))
+    wall = time.perf_counter() - start
+    updates = sum(r[1] for r in results)
+    days = sum(r[2] for r in results)
+    kernel_seconds = sum(r[3] for r in results)
+    return {"wall_s": wall, "subjects": subjects, "voxel_updates": updates,
+            "simulated_days": days, "worker_seconds": kernel_seconds}
+
+
+def kernel_rate(repeats: int = 200) -> float:
+    """Voxel-updates/s of the engine's kernel on a typical 51^3 tumour box (one thread)."""
+    from simulation.growth import _pi_step
+
+    shape = (53, 53, 53)
+    c = np.random.default_rng(0).random(shape, dtype=np.float32) * 0.5
+    out, dead, effect = c.copy(), np.zeros_like(c), np.zeros_like(c)
+    k = np.full(shape, 0.025, np.float32)
+    necrosis = np.zeros(shape, np.uint8)
+    args = (c, out, dead, effect, k, k, k, np.float32(1.0), np.float32(1.02), np.float32(1.0),
+            np.float32(1.0), necrosis, np.float32(0.96), 1, 1, 1, 52, 52, 52)
+    _pi_step(*args)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        _pi_step(*args)
+    return repeats * 51**3 / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    args = parser.parse_args()
+    torch.set_num_threads(args.workers)
+    baseline = naive_conv3d_rate()
+    kernel = kernel_rate()
+    run = engine_run(args.subjects, args.workers)
+    subjects_per_s = run["subjects"] / run["wall_s"]
+    engine_rate = run["voxel_updates"] / run["wall_s"]
+    equivalent = run["simulated_days"] * float(np.prod(GRID)) / run["wall_s"]
+    print(f"naive conv3d full-grid step   : {baseline / 1e6:10.1f} M voxel-updates/s "
+          f"({args.workers} threads)")
+    print(f"engine kernel (one thread)    : {kernel / 1e6:10.1f} M voxel-updates/s "
+          f"-> kernel ratio {kernel / baseline:.1f}x")
+    print(f"engine, {run['subjects']} subjects x {FOLLOW_UP_MONTHS} months, {args.workers} "
+          f"workers: {run['wall_s']:.1f} s, {subjects_per_s:.2f} subjects/s")
+    print(f"  voxel-updates/s (done)      : {engine_rate / 1e6:10.1f} M")
+    print(f"  full-grid daily equivalent  : {equivalent / 1e6:10.1f} M voxel-updates/s "
+          f"-> work ratio {equivalent / baseline:.1f}x")
+    print(f"  projected 1,000 subjects    : {1000 / subjects_per_s:.0f} s (target <= 300 s)")
+
+
+if __name__ == "__main__":
+    main()
