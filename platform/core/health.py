@@ -2,6 +2,7 @@
 
 from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.db import connection
 
 from config.celery_app import app as celery_app
@@ -25,9 +26,10 @@ def probe_database() -> ProbeResult:
 
 
 def probe_broker(timeout_s: float = 2.0) -> ProbeResult:
-    transport = celery_app.conf.broker_url.split("://", 1)[0]
+    broker_url = settings.CELERY_BROKER_URL
+    transport = broker_url.split("://", 1)[0]
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app.connection_for_write(broker_url) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout_s)
     except Exception as exc:  # noqa: BLE001
         return ProbeResult(ok=False, backend=transport, error=str(exc).strip()[:200])

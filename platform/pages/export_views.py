@@ -1,41 +1,29 @@
-"""Exports of the organisation's runs: what exists, its status and its download."""
+"""Exports of the organisation's runs: request one, follow its status, download it."""
 
-from django.apps import apps
 from django.http import HttpRequest, HttpResponse
 
+from exports import ALL_DATASETS
+from exports.selectors import export_list
 from runs.models import RunStatus
 from runs.selectors import run_list
 
 from .access import member_required, render_page
 
-
-def _export_rows(organisation) -> tuple[list, bool]:  # noqa: ANN001
-    """The organisation's export jobs, when the exports app provides them."""
-    if not apps.is_installed("exports"):
-        return [], False
-    try:
-        Export = apps.get_model("exports", "Export")  # noqa: N806
-    except LookupError:
-        return [], False
-    queryset = Export.objects.all()
-    if hasattr(Export, "organisation"):
-        queryset = queryset.filter(organisation=organisation)
-    else:
-        queryset = queryset.filter(run__organisation=organisation)
-    return list(queryset.order_by("-id")[:200]), True
+SEQUENCE_LABELS = (("t1n", "T1"), ("t1c", "T1-Gd"), ("t2w", "T2"), ("t2f", "FLAIR"))
 
 
 @member_required
 def exports_index(request: HttpRequest) -> HttpResponse:
     organisation = request.membership.organisation
-    exports, available = _export_rows(organisation)
-    runs = run_list(organisation=organisation).filter(status=RunStatus.SUCCEEDED)[:50]
+    runs = run_list(organisation=organisation).filter(status=RunStatus.SUCCEEDED)
     return render_page(
         request,
         "pages/exports.html",
         {
-            "exports": exports,
-            "exports_available": available,
-            "runs": runs,
+            "exports": list(export_list(organisation=organisation)[:200]),
+            "runs": list(runs.select_related("trial", "spec")[:50]),
+            "can_write": request.membership.can_write,
+            "datasets": ALL_DATASETS,
+            "sequences": SEQUENCE_LABELS,
         },
     )

@@ -6,6 +6,7 @@ the progress bar reach 100%, read the Kaplan-Meier plot, and step through a subj
 
 import io
 import time
+import zipfile
 
 import pytest
 from PIL import Image, ImageChops
@@ -142,6 +143,24 @@ def test_designer_designs_launches_and_reads_a_cohort(
         "Object.fromEntries(performance.getEntriesByType('resource').map("
         "e => [e.name.split('/').slice(-4).join('/'), Math.round(e.duration)]))"
     )
+
+    # --- Export the run from the browser and download the archive -------------------------------
+    page.get_by_role("link", name="Exports").click()
+    page.get_by_label("Visits (comma-separated numbers; empty = all)").fill("0")
+    for sequence in ("T1", "T2", "FLAIR"):
+        page.get_by_label(sequence, exact=True).uncheck()
+    page.get_by_role("button", name="Export").click()
+    download_link = page.get_by_role("link", name="Download zip").first
+    expect(download_link).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#exports-table .status").first).to_have_text("succeeded")
+    page.screenshot(path=str(screenshot_dir / "exports.png"), full_page=True)
+    with page.expect_download() as download_info:
+        download_link.click()
+    archive = zipfile.ZipFile(download_info.value.path())
+    names = archive.namelist()
+    assert "manifest.json" in names and any(n.endswith("dm.xpt") for n in names)
+    assert any(n.endswith("_ce-gadolinium_T1w.nii.gz") for n in names)
+    assert not any(n.endswith("_FLAIR.nii.gz") for n in names)
 
     # --- The launched version is frozen: an edit becomes version 2 and must say why ------------
     page.goto(f"{base}/trials/{trial.pk}/")

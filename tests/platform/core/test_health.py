@@ -16,14 +16,8 @@ def test_healthz_reports_database_and_broker_up(client: Client):
 
 @pytest.mark.django_db
 def test_healthz_reports_unreachable_broker_with_503(client: Client, settings):
-    from config.celery_app import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = original
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
