@@ -38,8 +38,9 @@ def _load_json(path: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputProblem([f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: "
-                            f"{exc.msg}"]) from None
+        raise InputProblem(
+            [f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]
+        ) from None
 
 
 def _load_spec(path: str):

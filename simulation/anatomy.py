@@ -119,8 +119,11 @@ def draw_anatomy_params(
     """Per-subject anatomy parameters (JSON-serialisable); the tumour seed is placed in WM."""
     p = parameters()["anatomy"]
     scale = float(
-        np.clip(1.0 + p["head_scale_sd"] * rng.standard_normal(), p["head_scale_min"],
-                p["head_scale_max"])
+        np.clip(
+            1.0 + p["head_scale_sd"] * rng.standard_normal(),
+            p["head_scale_min"],
+            p["head_scale_max"],
+        )
     )
     atrophy = float(min(max(age_years - 40.0, 0.0) * p["atrophy_per_year_over_40"], 0.25))
     modes = []
@@ -135,8 +138,13 @@ def draw_anatomy_params(
                     "wavevector_per_mm": [round(float(v), 8) for v in direction / wavelength_mm],
                     "phase": round(float(rng.uniform(0, 2 * np.pi)), 8),
                     "amplitude_mm": round(
-                        float(p["deformation_amplitude_mm"] * rng.uniform(0.3, 1.0)
-                              / np.sqrt(p["deformation_modes"])), 8),
+                        float(
+                            p["deformation_amplitude_mm"]
+                            * rng.uniform(0.3, 1.0)
+                            / np.sqrt(p["deformation_modes"])
+                        ),
+                        8,
+                    ),
                 }
             )
     params: dict[str, Any] = {
@@ -297,6 +305,10 @@ def build_subject_anatomy(anatomy_params: dict[str, Any]) -> SubjectAnatomy:
     shape = t.mask.shape
     gm, wm, csf, mask = tissue_region(anatomy_params, (0, 0, 0), shape)
     return SubjectAnatomy(
-        gm=gm, wm=wm, csf=csf, brain_mask=mask.astype(bool), affine=t.affine.copy(),
+        gm=gm,
+        wm=wm,
+        csf=csf,
+        brain_mask=mask.astype(bool),
+        affine=t.affine.copy(),
         voxel_size_mm=t.voxel_size_mm,
     )

@@ -31,8 +31,27 @@ STATS = {"voxel_updates": 0, "kernel_calls": 0}
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True)
-def _pi_step(c, out, dead, effect, kx, ky, kz, k_scale, growth, dead_decay, effect_decay,
-             necrosis, necrosis_density, lo0, lo1, lo2, hi0, hi1, hi2):  # pragma: no cover
+def _pi_step(
+    c,
+    out,
+    dead,
+    effect,
+    kx,
+    ky,
+    kz,
+    k_scale,
+    growth,
+    dead_decay,
+    effect_decay,
+    necrosis,
+    necrosis_density,
+    lo0,
+    lo1,
+    lo2,
+    hi0,
+    hi1,
+    hi2,
+):  # pragma: no cover
     """One diffusion + exact-logistic step over the box [lo, hi); returns the summed density.
 
     Serial on purpose: parallelism is across subjects (worker processes), which keeps every
@@ -174,7 +193,10 @@ class GrowthDomain:
         return tuple(slice(int(a), int(b)) for a, b in zip(self.box_lo, self.box_hi, strict=True))  # type: ignore
 
     def grow(
-        self, days: int = 1, rho_factor: float = 1.0, dead_decay_per_day: float = 1.0,
+        self,
+        days: int = 1,
+        rho_factor: float = 1.0,
+        dead_decay_per_day: float = 1.0,
         effect_decay_per_day: float = 1.0,
     ) -> float:
         """Advance ``days`` days (in as few stable sub-steps as possible); returns the burden."""
@@ -189,10 +211,25 @@ class GrowthDomain:
         STATS["kernel_calls"] += substeps
         for _ in range(substeps):
             total = _pi_step(
-                self.density, self._spare, self.dead, self.effect, self.kx, self.ky, self.kz,
-                np.float32(dt), growth, dead_decay, effect_decay, self.necrosis,
-                np.float32(self.necrosis_density), int(lo[0]), int(lo[1]), int(lo[2]),
-                int(hi[0]), int(hi[1]), int(hi[2]),
+                self.density,
+                self._spare,
+                self.dead,
+                self.effect,
+                self.kx,
+                self.ky,
+                self.kz,
+                np.float32(dt),
+                growth,
+                dead_decay,
+                effect_decay,
+                self.necrosis,
+                np.float32(self.necrosis_density),
+                int(lo[0]),
+                int(lo[1]),
+                int(lo[2]),
+                int(hi[0]),
+                int(hi[1]),
+                int(hi[2]),
             )
             self.density, self._spare = self._spare, self.density
         self._burden_ml = total * self.voxel_size_mm**3 / 1000.0

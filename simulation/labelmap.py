@@ -21,7 +21,7 @@ class CroppedLabelMap:
         full = np.zeros(self.grid_shape, dtype=np.uint8)
         o = self.origin
         s = self.labels.shape
-        full[o[0]:o[0] + s[0], o[1]:o[1] + s[1], o[2]:o[2] + s[2]] = self.labels
+        full[o[0] : o[0] + s[0], o[1] : o[1] + s[1], o[2] : o[2] + s[2]] = self.labels
         return full
 
 
@@ -38,6 +38,6 @@ def crop_to_labels(
         return CroppedLabelMap(centre, np.zeros((1, 1, 1), np.uint8), grid_shape, affine)
     lo = nonzero.min(axis=0)
     hi = nonzero.max(axis=0) + 1
-    crop = np.ascontiguousarray(labels[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], dtype=np.uint8)
+    crop = np.ascontiguousarray(labels[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]], dtype=np.uint8)
     corner = tuple(int(origin[d] + lo[d]) for d in range(3))
     return CroppedLabelMap(corner, crop, grid_shape, affine)  # type: ignore[arg-type]

@@ -30,7 +30,10 @@ def subject_id(index: int) -> str:
 def subject_streams(seed: int, index: int) -> dict[str, np.random.Generator]:
     """Independent generators per purpose for subject ``index`` of a cohort seeded with ``seed``."""
     children = np.random.SeedSequence([seed, index]).spawn(len(STREAMS))
-    return {name: np.random.Generator(np.random.PCG64(ss)) for name, ss in zip(STREAMS, children, strict=True)}
+    return {
+        name: np.random.Generator(np.random.PCG64(ss))
+        for name, ss in zip(STREAMS, children, strict=True)
+    }
 
 
 def _categorical(rng: np.random.Generator, proportions: dict[str, float]) -> str:
@@ -135,7 +138,8 @@ def draw_biology(
         + s["mgmt_methylated_alkylator_effect"] * covariates.mgmt_methylated * alkylator
         + s["idh_mutant_effect"] * covariates.idh_mutant
         + {"gtr": s["resection_gtr_effect"], "str": s["resection_str_effect"], "biopsy": 0.0}[
-            covariates.resection]
+            covariates.resection
+        ]
     )
     if recurrent:
         log_lethal += math.log(s["recurrent_lethal_burden_factor"])

@@ -42,7 +42,11 @@ class RanoAssessor:
         return "NE"
 
     def assess(
-        self, day: int, spd_mm2: float, enhancing_ml: float, flair_ml: float,
+        self,
+        day: int,
+        spd_mm2: float,
+        enhancing_ml: float,
+        flair_ml: float,
         on_antiangiogenic: bool = False,
     ) -> str:
         """Time-point response at a follow-up scan."""
@@ -90,7 +94,7 @@ class RanoAssessor:
         for i, (day, response) in enumerate(self.history):
             if response not in ("CR", "PR"):
                 continue
-            for later_day, later in self.history[i + 1:]:
+            for later_day, later in self.history[i + 1 :]:
                 if later_day - day < self.confirmation_days:
                     continue
                 if later in ("CR", "PR") and rank[later] <= rank[response]:

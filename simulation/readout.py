@@ -104,7 +104,8 @@ def measure_lesions(labels: np.ndarray, voxel_size_mm: float) -> list[Lesion]:
             longest, perpendicular = _diameters(points, boundary, voxel_size_mm)
             candidate = Lesion(longest, perpendicular, bbox[2].start + z)
             if best is None or (candidate.longest_mm, candidate.product_mm2) > (
-                best.longest_mm, best.product_mm2
+                best.longest_mm,
+                best.product_mm2,
             ):
                 best = candidate
         if best is not None:
@@ -113,12 +114,11 @@ def measure_lesions(labels: np.ndarray, voxel_size_mm: float) -> list[Lesion]:
     return lesions
 
 
-def sum_of_products_mm2(
-    lesions: list[Lesion], *, measurable_mm: float, max_lesions: int
-) -> float:
+def sum_of_products_mm2(lesions: list[Lesion], *, measurable_mm: float, max_lesions: int) -> float:
     """SPD over the largest measurable lesions (both diameters >= ``measurable_mm``)."""
     measurable = [
-        lesion for lesion in lesions
+        lesion
+        for lesion in lesions
         if lesion.longest_mm >= measurable_mm and lesion.perpendicular_mm >= measurable_mm
     ]
     return float(sum(lesion.product_mm2 for lesion in measurable[:max_lesions]))

@@ -144,10 +144,17 @@ def _regimen_schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "properties": {
                     "start_day": {"type": "integer", "minimum": 0, "maximum": 365},
-                    "dose_per_fraction_gy": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
+                    "dose_per_fraction_gy": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "maximum": 10,
+                    },
                     "fractions": {"type": "integer", "minimum": 1, "maximum": 60},
                     "fractions_per_week": {
-                        "type": "integer", "minimum": 1, "maximum": 7, "default": 5,
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 7,
+                        "default": 5,
                     },
                 },
             },
@@ -165,7 +172,12 @@ def _regimen_schema() -> dict[str, Any]:
                         "dose_unit": {"enum": sorted(set(DRUG_UNITS.values()))},
                         "start_day": {"type": "integer", "minimum": 0, "maximum": 3650},
                         "days_on": {"type": "integer", "minimum": 1, "maximum": 365, "default": 1},
-                        "cycle_days": {"type": "integer", "minimum": 1, "maximum": 365, "default": 1},
+                        "cycle_days": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 365,
+                            "default": 1,
+                        },
                         "cycles": {
                             "type": ["integer", "null"],
                             "minimum": 1,
@@ -192,10 +204,17 @@ def spec_json_schema() -> dict[str, Any]:
         "required": ["size", "seed", "indication", "regimen"],
         "additionalProperties": False,
         "properties": {
-            "spec_version": {"const": SPEC_VERSION, "default": SPEC_VERSION, "title": "Spec version"},
+            "spec_version": {
+                "const": SPEC_VERSION,
+                "default": SPEC_VERSION,
+                "title": "Spec version",
+            },
             "size": {"type": "integer", "minimum": 1, "maximum": 100_000, "title": "Subjects"},
             "seed": {
-                "type": "integer", "minimum": 0, "maximum": 2**53 - 1, "title": "Random seed",
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2**53 - 1,
+                "title": "Random seed",
             },
             "indication": {"enum": list(INDICATIONS), "title": "Indication"},
             "regimen": {
@@ -206,12 +225,18 @@ def spec_json_schema() -> dict[str, Any]:
                 "examples": sorted(REGIMENS),
             },
             "follow_up_months": {
-                "type": "number", "exclusiveMinimum": 0, "maximum": 120,
-                "default": d["follow_up_months"], "title": "Follow-up (months)",
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 120,
+                "default": d["follow_up_months"],
+                "title": "Follow-up (months)",
             },
             "visit_interval_weeks": {
-                "type": "integer", "minimum": 1, "maximum": 52,
-                "default": d["visit_interval_weeks"], "title": "MRI every (weeks)",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 52,
+                "default": d["visit_interval_weeks"],
+                "title": "MRI every (weeks)",
             },
             "eligibility": {
                 "type": "object",
@@ -219,8 +244,18 @@ def spec_json_schema() -> dict[str, Any]:
                 "default": d["eligibility"],
                 "additionalProperties": False,
                 "properties": {
-                    "age_min_years": {"type": "number", "minimum": 18, "maximum": 100, "default": 18},
-                    "age_max_years": {"type": "number", "minimum": 18, "maximum": 100, "default": 70},
+                    "age_min_years": {
+                        "type": "number",
+                        "minimum": 18,
+                        "maximum": 100,
+                        "default": 18,
+                    },
+                    "age_max_years": {
+                        "type": "number",
+                        "minimum": 18,
+                        "maximum": 100,
+                        "default": 70,
+                    },
                     "kps_min": {"type": "integer", "minimum": 40, "maximum": 100, "default": 60},
                 },
             },
@@ -256,7 +291,12 @@ def spec_json_schema() -> dict[str, Any]:
                 "default": d["biomarkers"],
                 "additionalProperties": False,
                 "properties": {
-                    "mgmt_methylated": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.45},
+                    "mgmt_methylated": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1,
+                        "default": 0.45,
+                    },
                     "idh_mutant": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.07},
                 },
             },
@@ -312,7 +352,9 @@ def _path(parts: Any) -> str:
 def _schema_errors(data: Any) -> list[FieldError]:
     validator = jsonschema.Draft202012Validator(spec_json_schema())
     errors: list[FieldError] = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.path)), e.message)):
+    for error in sorted(
+        validator.iter_errors(data), key=lambda e: (list(map(str, e.path)), e.message)
+    ):
         parts = list(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
             for name in error.validator_value:
@@ -326,7 +368,9 @@ def _schema_errors(data: Any) -> list[FieldError]:
             continue
         if error.validator == "propertyNames":
             errors.append(
-                FieldError(_path([*parts, error.instance]), "name must match ^[a-z][a-z0-9_]{0,63}$")
+                FieldError(
+                    _path([*parts, error.instance]), "name must match ^[a-z][a-z0-9_]{0,63}$"
+                )
             )
             continue
         if error.validator in ("type", "enum", "const") and isinstance(error.instance, bool):
@@ -371,7 +415,9 @@ def _fill_defaults(data: dict[str, Any]) -> dict[str, Any]:
     ):
         demo[key] = {name: float(demo[key].get(name, 0.0)) for name in categories}
     out["demographics"] = {k: demo[k] for k in ("age", "sex", "race", "ethnicity", "kps")}
-    out["resection"] = {name: float(out["resection"].get(name, 0.0)) for name in RESECTION_CATEGORIES}
+    out["resection"] = {
+        name: float(out["resection"].get(name, 0.0)) for name in RESECTION_CATEGORIES
+    }
     target = out["target_population"]
     target["race"] = {name: float(target["race"].get(name, 0.0)) for name in RACE_CATEGORIES}
     target["ethnicity"] = {
@@ -380,7 +426,9 @@ def _fill_defaults(data: dict[str, Any]) -> dict[str, Any]:
     out["target_population"] = {
         k: target[k] for k in ("name", "age_median_years", "male_fraction", "race", "ethnicity")
     }
-    out["eligibility"] = {k: out["eligibility"][k] for k in ("age_min_years", "age_max_years", "kps_min")}
+    out["eligibility"] = {
+        k: out["eligibility"][k] for k in ("age_min_years", "age_max_years", "kps_min")
+    }
     out["biomarkers"] = {k: float(out["biomarkers"][k]) for k in ("mgmt_methylated", "idh_mutant")}
     out["imaging"] = {
         "resolution_mm": out["imaging"]["resolution_mm"],

@@ -78,8 +78,9 @@ def _initial_domain(
     diffusivity = (bio["d_white_mm2_per_day"] * wm + bio["d_grey_mm2_per_day"] * gm) * mask
     diffusivity = diffusivity.astype(np.float32)
     axes = [(np.arange(lo[d], hi[d]) - seed[d]) * voxel for d in range(3)]
-    r = np.sqrt(axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2
-                + axes[2][None, None, :] ** 2)
+    r = np.sqrt(
+        axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2
+    )
     width = math.sqrt(bio["d_white_mm2_per_day"] / bio["rho_per_day"])
     radius = (3 * bio["initial_volume_ml"] * 1000 / (4 * math.pi)) ** (1 / 3) + width * math.log(4)
     tissue = np.clip(gm + wm, 0, 1) * (diffusivity > 0)
@@ -157,15 +158,17 @@ def simulate_subject(spec: CohortSpec, index: int, regimen: Regimen) -> SubjectR
 
     domain = _initial_domain(bio, anatomy, resolution)
     _warm_up(domain, int(g["warmup_days"]))
-    lethal_ml = max(bio["lethal_burden_ml"],
-                    parameters()["survival"]["lethal_burden_min_factor_over_diagnosis"]
-                    * domain.burden_ml())
+    lethal_ml = max(
+        bio["lethal_burden_ml"],
+        parameters()["survival"]["lethal_burden_min_factor_over_diagnosis"] * domain.burden_ml(),
+    )
     chemo = ChemoState(dict(bio["chemo_log_kill"]), t["resistance_log_kill_scale"])
     rt_days = set(regimen.radiotherapy.fraction_days()) if regimen.radiotherapy else set()
     rt_dose = regimen.radiotherapy.dose_per_fraction_gy if regimen.radiotherapy else 0.0
     rt_fraction_sf = (
         lq_surviving_fraction(rt_dose, bio["rt_alpha_per_gy"], t["rt_alpha_beta_gy"])
-        if rt_days else 1.0
+        if rt_days
+        else 1.0
     )
     rano = RanoAssessor(
         pr_fraction=rano_p["pr_fraction"],
@@ -207,36 +210,47 @@ def simulate_subject(spec: CohortSpec, index: int, regimen: Regimen) -> SubjectR
             enh = t["bevacizumab_enhancing_density"] if on_bevacizumab else r["enhancing_density"]
             flair = t["bevacizumab_flair_density"] if on_bevacizumab else r["flair_density"]
             box = domain.box
-            labels = label_map(domain.visible_density(), domain.necrosis[box],
-                               enhancing_density=enh, flair_density=flair)
+            labels = label_map(
+                domain.visible_density(),
+                domain.necrosis[box],
+                enhancing_density=enh,
+                flair_density=flair,
+            )
             origin = tuple(int(domain.origin[d] + domain.box_lo[d]) for d in range(3))
             cropped = crop_to_labels(labels, origin, grid_shape, template.affine)
             vol = volumes(cropped.labels, domain.voxel_size_mm)
             lesions = measure_lesions(cropped.labels, domain.voxel_size_mm)
-            spd = sum_of_products_mm2(lesions, measurable_mm=r["measurable_diameter_mm"],
-                                      max_lesions=int(r["max_target_lesions"]))
+            spd = sum_of_products_mm2(
+                lesions,
+                measurable_mm=r["measurable_diameter_mm"],
+                max_lesions=int(r["max_target_lesions"]),
+            )
             if number == 0:
                 response = rano.baseline(spd, vol.enhancing_ml, vol.flair_ml)
             else:
-                response = rano.assess(day, spd, vol.enhancing_ml, vol.flair_ml,
-                                       on_antiangiogenic=on_bevacizumab)
+                response = rano.assess(
+                    day, spd, vol.enhancing_ml, vol.flair_ml, on_antiangiogenic=on_bevacizumab
+                )
             label_maps[(sid, number)] = cropped
-            assessments.append({
-                "subject_id": sid,
-                "visit": number,
-                "day": day,
-                "enhancing_ml": vol.enhancing_ml,
-                "necrosis_ml": vol.necrosis_ml,
-                "edema_ml": vol.edema_ml,
-                "spd_mm2": spd,
-                "measurable_lesions": sum(
-                    1 for lesion in lesions
-                    if min(lesion.longest_mm, lesion.perpendicular_mm)
-                    >= r["measurable_diameter_mm"]
-                ),
-                "tumour_burden_ml": domain.burden_ml(),
-                "response": response,
-            })
+            assessments.append(
+                {
+                    "subject_id": sid,
+                    "visit": number,
+                    "day": day,
+                    "enhancing_ml": vol.enhancing_ml,
+                    "necrosis_ml": vol.necrosis_ml,
+                    "edema_ml": vol.edema_ml,
+                    "spd_mm2": spd,
+                    "measurable_lesions": sum(
+                        1
+                        for lesion in lesions
+                        if min(lesion.longest_mm, lesion.perpendicular_mm)
+                        >= r["measurable_diameter_mm"]
+                    ),
+                    "tumour_burden_ml": domain.burden_ml(),
+                    "response": response,
+                }
+            )
         # treatment on this day
         progressed = rano.progression_day is not None
         if day in rt_days:
@@ -258,8 +272,11 @@ def simulate_subject(spec: CohortSpec, index: int, regimen: Regimen) -> SubjectR
             break
         # grow until the next event (at most MAX_STEP_DAYS at a time)
         while next_event <= day:
-            next_event = event_days[event_days.index(next_event) + 1] if next_event in event_days \
+            next_event = (
+                event_days[event_days.index(next_event) + 1]
+                if next_event in event_days
                 else min(e for e in event_days if e > day)
+            )
         step = min(next_event - day, MAX_STEP_DAYS)
         rho_factor = t["bevacizumab_rho_factor"] if on_bevacizumab else 1.0
         burden = domain.grow(step, rho_factor, dead_decay, effect_decay)

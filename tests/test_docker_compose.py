@@ -22,7 +22,12 @@ def variables_read_by_settings() -> set[str]:
 
 def test_services_of_the_full_deployment(compose):
     assert set(compose["services"]) == {
-        "postgres", "redis", "migrate", "web", "worker", "worker-gpu"
+        "postgres",
+        "redis",
+        "migrate",
+        "web",
+        "worker",
+        "worker-gpu",
     }
 
 

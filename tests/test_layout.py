@@ -23,8 +23,19 @@ def test_platform_source_root_is_not_a_package():
 
 
 def test_top_level_layout():
-    for name in ["platform", "simulation", "generator", "frontend", "tests", "manage.py",
-                 "docker-compose.yml", "pyproject.toml", "Makefile", "README.md", ".ci/run"]:
+    for name in [
+        "platform",
+        "simulation",
+        "generator",
+        "frontend",
+        "tests",
+        "manage.py",
+        "docker-compose.yml",
+        "pyproject.toml",
+        "Makefile",
+        "README.md",
+        ".ci/run",
+    ]:
         assert (REPO_ROOT / name).exists(), name
 
 

@@ -31,8 +31,10 @@ def example_figure(out: Path, *, tumour_seed: int = 3, subject_seed: int = 7) ->
     anatomy = load_mni152_anatomy(2)
     labels = synthetic_tumour(anatomy, np.random.default_rng(tumour_seed))
     z = int(np.round(np.nonzero(labels)[2].mean()))
-    rows = {name: render_visit(anatomy, labels, engine=name, subject_seed=subject_seed)
-            for name in ("physics", "braing3n")}
+    rows = {
+        name: render_visit(anatomy, labels, engine=name, subject_seed=subject_seed)
+        for name in ("physics", "braing3n")
+    }
     fig, axes = plt.subplots(len(rows), 1 + len(SEQUENCES), figsize=(13, 5.6))
     for r, (name, volumes) in enumerate(rows.items()):
         overlay = np.zeros((*labels.shape[:2], 3))
@@ -43,8 +45,9 @@ def example_figure(out: Path, *, tumour_seed: int = 3, subject_seed: int = 7) ->
         axes[r, 0].set_title("labels (1 red, 2 green, 3 yellow)" if r == 0 else "")
         for c, sequence in enumerate(SEQUENCES, start=1):
             image = volumes[sequence][:, :, z]
-            axes[r, c].imshow(np.rot90(image), cmap="gray",
-                              vmax=float(np.percentile(volumes[sequence], 99.5)))
+            axes[r, c].imshow(
+                np.rot90(image), cmap="gray", vmax=float(np.percentile(volumes[sequence], 99.5))
+            )
             axes[r, c].set_title(f"{name} {sequence}")
         for ax in axes[r]:
             ax.axis("off")

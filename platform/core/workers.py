@@ -24,16 +24,31 @@ def worker_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def worker_command(
-    queues: Sequence[str], *, concurrency: int = 1, hostname: str = "worker@%h", pool: str = "prefork"
+    queues: Sequence[str],
+    *,
+    concurrency: int = 1,
+    hostname: str = "worker@%h",
+    pool: str = "prefork",
 ) -> list[str]:
     return [
-        sys.executable, "-m", "celery", "-A", "config", "worker",
-        "--queues", ",".join(queues),
-        "--concurrency", str(concurrency),
-        "--pool", pool,
-        "--hostname", hostname,
-        "--loglevel", "INFO",
-        "--without-gossip", "--without-mingle",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--queues",
+        ",".join(queues),
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        pool,
+        "--hostname",
+        hostname,
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
     ]
 
 

@@ -29,9 +29,21 @@ class ExportSerializer(serializers.ModelSerializer):
     class Meta:
         model = Export
         fields = [
-            "id", "run_id", "status", "options", "progress", "steps_done", "steps_total",
-            "attempts", "sha256", "size_bytes", "error", "created_at", "started_at",
-            "finished_at", "download_url",
+            "id",
+            "run_id",
+            "status",
+            "options",
+            "progress",
+            "steps_done",
+            "steps_total",
+            "attempts",
+            "sha256",
+            "size_bytes",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "download_url",
         ]
         read_only_fields = fields
 

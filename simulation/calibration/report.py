@@ -20,14 +20,16 @@ TWO_YEARS_MONTHS = 24.0
 
 def reference_spec(cohort: dict[str, Any], size: int | None = None) -> CohortSpec:
     """The cohort spec of a reference cohort (defaults = the Stupp 2005 population)."""
-    return parse_spec({
-        "size": size or cohort["size"],
-        "seed": cohort["seed"],
-        "indication": cohort["indication"],
-        "regimen": cohort["regimen"],
-        "visit_interval_weeks": cohort["visit_interval_weeks"],
-        "follow_up_months": cohort["follow_up_months"],
-    })
+    return parse_spec(
+        {
+            "size": size or cohort["size"],
+            "seed": cohort["seed"],
+            "indication": cohort["indication"],
+            "regimen": cohort["regimen"],
+            "visit_interval_weeks": cohort["visit_interval_weeks"],
+            "follow_up_months": cohort["follow_up_months"],
+        }
+    )
 
 
 def _subjects_only(spec_dict: dict[str, Any], indices: list[int]) -> pd.DataFrame:
@@ -39,7 +41,7 @@ def simulate_table(spec: CohortSpec, workers: int = 1) -> pd.DataFrame:
     indices = list(range(spec.size))
     if workers <= 1:
         return simulate_subjects(spec, indices).subjects
-    blocks = [indices[start:start + 10] for start in range(0, len(indices), 10)]
+    blocks = [indices[start : start + 10] for start in range(0, len(indices), 10)]
     context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         frames = list(pool.map(_subjects_only, [spec.to_dict()] * len(blocks), blocks))
@@ -90,7 +92,8 @@ def format_row(cohort: dict[str, Any], summary: dict[str, dict[str, float]]) -> 
     os_, pfs = summary["os"], summary["pfs"]
     two_year = (
         f"{os_['at_24_months'] * 100:5.1f}% vs {p['os_24_months'] * 100:.1f}%"
-        if "os_24_months" in p else f"{os_['at_24_months'] * 100:5.1f}% vs n/a"
+        if "os_24_months" in p
+        else f"{os_['at_24_months'] * 100:5.1f}% vs n/a"
     )
     return (
         f"{cohort['name']:<20} OS {os_['median']:5.2f} ({os_['median_lo']:.2f}-"

@@ -67,8 +67,15 @@ def _chunk(args: tuple[dict, list[int]]) -> tuple[int, int, int, float]:
 def engine_run(subjects: int, workers: int) -> dict[str, float]:
     from simulation import parse_spec
 
-    spec = parse_spec({"size": subjects, "seed": 2026, "indication": "gbm_newly_diagnosed",
-                       "regimen": "stupp_rt_tmz", "follow_up_months": FOLLOW_UP_MONTHS})
+    spec = parse_spec(
+        {
+            "size": subjects,
+            "seed": 2026,
+            "indication": "gbm_newly_diagnosed",
+            "regimen": "stupp_rt_tmz",
+            "follow_up_months": FOLLOW_UP_MONTHS,
+        }
+    )
     _chunk((spec.to_dict(), [0]))  # compile / load templates outside the timing
     blocks = [list(range(i, min(i + 10, subjects))) for i in range(0, subjects, 10)]
     start = time.perf_counter()
@@ -82,8 +89,13 @@ def engine_run(subjects: int, workers: int) -> dict[str, float]:
     updates = sum(r[1] for r in results)
     days = sum(r[2] for r in results)
     kernel_seconds = sum(r[3] for r in results)
-    return {"wall_s": wall, "subjects": subjects, "voxel_updates": updates,
-            "simulated_days": days, "worker_seconds": kernel_seconds}
+    return {
+        "wall_s": wall,
+        "subjects": subjects,
+        "voxel_updates": updates,
+        "simulated_days": days,
+        "worker_seconds": kernel_seconds,
+    }
 
 
 def kernel_rate(repeats: int = 200) -> float:
@@ -95,8 +107,27 @@ def kernel_rate(repeats: int = 200) -> float:
     out, dead, effect = c.copy(), np.zeros_like(c), np.zeros_like(c)
     k = np.full(shape, 0.025, np.float32)
     necrosis = np.zeros(shape, np.uint8)
-    args = (c, out, dead, effect, k, k, k, np.float32(1.0), np.float32(1.02), np.float32(1.0),
-            np.float32(1.0), necrosis, np.float32(0.96), 1, 1, 1, 52, 52, 52)
+    args = (
+        c,
+        out,
+        dead,
+        effect,
+        k,
+        k,
+        k,
+        np.float32(1.0),
+        np.float32(1.02),
+        np.float32(1.0),
+        np.float32(1.0),
+        necrosis,
+        np.float32(0.96),
+        1,
+        1,
+        1,
+        52,
+        52,
+        52,
+    )
     _pi_step(*args)
     start = time.perf_counter()
     for _ in range(repeats):
@@ -116,15 +147,23 @@ def main() -> None:
     subjects_per_s = run["subjects"] / run["wall_s"]
     engine_rate = run["voxel_updates"] / run["wall_s"]
     equivalent = run["simulated_days"] * float(np.prod(GRID)) / run["wall_s"]
-    print(f"naive conv3d full-grid step   : {baseline / 1e6:10.1f} M voxel-updates/s "
-          f"({args.workers} threads)")
-    print(f"engine kernel (one thread)    : {kernel / 1e6:10.1f} M voxel-updates/s "
-          f"-> kernel ratio {kernel / baseline:.1f}x")
-    print(f"engine, {run['subjects']} subjects x {FOLLOW_UP_MONTHS} months, {args.workers} "
-          f"workers: {run['wall_s']:.1f} s, {subjects_per_s:.2f} subjects/s")
+    print(
+        f"naive conv3d full-grid step   : {baseline / 1e6:10.1f} M voxel-updates/s "
+        f"({args.workers} threads)"
+    )
+    print(
+        f"engine kernel (one thread)    : {kernel / 1e6:10.1f} M voxel-updates/s "
+        f"-> kernel ratio {kernel / baseline:.1f}x"
+    )
+    print(
+        f"engine, {run['subjects']} subjects x {FOLLOW_UP_MONTHS} months, {args.workers} "
+        f"workers: {run['wall_s']:.1f} s, {subjects_per_s:.2f} subjects/s"
+    )
     print(f"  voxel-updates/s (done)      : {engine_rate / 1e6:10.1f} M")
-    print(f"  full-grid daily equivalent  : {equivalent / 1e6:10.1f} M voxel-updates/s "
-          f"-> work ratio {equivalent / baseline:.1f}x")
+    print(
+        f"  full-grid daily equivalent  : {equivalent / 1e6:10.1f} M voxel-updates/s "
+        f"-> work ratio {equivalent / baseline:.1f}x"
+    )
     print(f"  projected 1,000 subjects    : {1000 / subjects_per_s:.0f} s (target <= 300 s)")
 
 

@@ -59,9 +59,13 @@ def bench_training_steps(model: BrainG3N, repeats: int) -> dict[str, float]:
     labels[:, 70:80, 90:100, 70:80] = 3
     fractions = torch.stack([(labels == k).float() for k in (-1, 1, 2, 3)], dim=1)
     fractions[:, 0] = 1.0
-    batch = {"image": image, "labels": labels, "fractions": fractions,
-             "sequence": torch.tensor([1], device=device),
-             "covariates": torch.zeros(1, 3, device=device)}
+    batch = {
+        "image": image,
+        "labels": labels,
+        "fractions": fractions,
+        "sequence": torch.tensor([1], device=device),
+        "covariates": torch.zeros(1, 3, device=device),
+    }
     loss_fn = TokenizerLoss(config.losses).to(device)
     ddpm = training_scheduler(config.diffusion)
     out: dict[str, float] = {}
@@ -72,14 +76,24 @@ def bench_training_steps(model: BrainG3N, repeats: int) -> dict[str, float]:
         for i in range(repeats + 2):
             _sync()
             start = time.perf_counter()
-            train_step(model, stage, batch, optimizer, params, loss_fn=loss_fn, scheduler=ddpm,
-                       autocast=True)
+            train_step(
+                model,
+                stage,
+                batch,
+                optimizer,
+                params,
+                loss_fn=loss_fn,
+                scheduler=ddpm,
+                autocast=True,
+            )
             _sync()
             if i >= 2:  # first two: cudnn autotuning and allocator warm-up
                 times.append(time.perf_counter() - start)
         out[stage] = statistics.median(times)
-        print(f"train step {stage:9s}: {out[stage]:.3f} s  "
-              f"(peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB)")
+        print(
+            f"train step {stage:9s}: {out[stage]:.3f} s  "
+            f"(peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB)"
+        )
     return out
 
 
@@ -93,8 +107,13 @@ def bench_inference(model: BrainG3N, repeats: int) -> dict[str, float]:
 
     def visit() -> None:
         fractions = label_fractions(labels, anatomy.brain_mask, fit)[None].repeat(4, 1, 1, 1, 1)
-        images = pipeline(fractions, torch.arange(4), torch.zeros(4, 3), [1, 2, 3, 4],
-                          autocast_dtype=torch.bfloat16)
+        images = pipeline(
+            fractions,
+            torch.arange(4),
+            torch.zeros(4, 3),
+            [1, 2, 3, 4],
+            autocast_dtype=torch.bfloat16,
+        )
         _sync()
         for image in images:
             fit.to_full(image[0].float().cpu())
@@ -106,8 +125,10 @@ def bench_inference(model: BrainG3N, repeats: int) -> dict[str, float]:
         visit()
         times.append(time.perf_counter() - start)
     visit_s = statistics.median(times)
-    print(f"inference 1 mm 4-sequence visit, DDIM-50 bf16: {visit_s:.2f} s "
-          f"({4 / visit_s:.2f} volumes/s; target <= {TARGET_VISIT_S} s)")
+    print(
+        f"inference 1 mm 4-sequence visit, DDIM-50 bf16: {visit_s:.2f} s "
+        f"({4 / visit_s:.2f} volumes/s; target <= {TARGET_VISIT_S} s)"
+    )
     return {"visit_s": visit_s, "volumes_per_s": 4 / visit_s}
 
 
@@ -123,8 +144,10 @@ def short_training_run(steps: int, workdir: Path) -> dict[str, list[float]]:
         losses.setdefault(row["stage"], []).append(row["loss"])
     for stage, values in losses.items():
         k = max(1, len(values) // 5)
-        print(f"short run {stage:9s}: mean loss first {k} steps {np.mean(values[:k]):.4f} -> "
-              f"last {k} steps {np.mean(values[-k:]):.4f}")
+        print(
+            f"short run {stage:9s}: mean loss first {k} steps {np.mean(values[:k]):.4f} -> "
+            f"last {k} steps {np.mean(values[-k:]):.4f}"
+        )
     return losses
 
 
@@ -143,8 +166,11 @@ def main() -> None:
     torch.manual_seed(0)
     model = BrainG3N(load_config("paper")).cuda()
     print(f"paper model: {model.num_parameters() / 1e6:.1f} M parameters")
-    results: dict[str, object] = {"gpu": gpu, "torch": torch.__version__,
-                                  "parameters": model.num_parameters()}
+    results: dict[str, object] = {
+        "gpu": gpu,
+        "torch": torch.__version__,
+        "parameters": model.num_parameters(),
+    }
     results["train_step_s"] = bench_training_steps(model, args.repeats)
     results["inference"] = bench_inference(model, max(1, args.repeats // 2))
     del model

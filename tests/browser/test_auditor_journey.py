@@ -112,6 +112,7 @@ def test_auditor_reviews_bias_and_audit_trail_and_cannot_change_anything(
     assert trial.name == "Audited control arm"
 
     page.get_by_role("link", name="Exports").click()
-    expect(page.get_by_role("heading", name="Exports")).to_be_visible()
-    page.screenshot(path=str(screenshot_dir / "exports.png"), full_page=True)
+    expect(page.get_by_role("heading", name="Exports", exact=True)).to_be_visible()
+    expect(page.get_by_role("region", name="New export")).to_have_count(0)  # read-only role
+    page.screenshot(path=str(screenshot_dir / "auditor-exports.png"), full_page=True)
     assert errors == [], f"no JavaScript errors: {errors}"

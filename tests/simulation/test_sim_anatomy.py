@@ -60,6 +60,7 @@ def test_older_subjects_have_more_csf_and_head_size_varies():
     csf_young = build_subject_anatomy(young).csf.sum()
     csf_old = build_subject_anatomy(old).csf.sum()
     assert csf_old > csf_young * 1.05
-    scales = {draw_anatomy_params(np.random.default_rng(s), age_years=50)["head_scale"]
-              for s in range(5)}
+    scales = {
+        draw_anatomy_params(np.random.default_rng(s), age_years=50)["head_scale"] for s in range(5)
+    }
     assert len(scales) == 5 and all(0.9 <= s <= 1.08 for s in scales)

@@ -57,4 +57,5 @@ def test_covariates_shift_survival_in_the_published_directions(reference_results
     assert median_os(stupp[stupp.age < 50]) > median_os(stupp[stupp.age >= 60])
     assert median_os(stupp[stupp.kps >= 90]) > median_os(stupp[stupp.kps <= 70])
     assert median_os(stupp[stupp.resection == "gtr"]) > median_os(
-        stupp[stupp.resection == "biopsy"])
+        stupp[stupp.resection == "biopsy"]
+    )

@@ -15,8 +15,13 @@ import pytest
 from simulation import parse_spec, run_cohort
 from simulation.__main__ import main
 
-SPEC = {"size": 3, "seed": 21, "indication": "gbm_newly_diagnosed", "regimen": "stupp_rt_tmz",
-        "follow_up_months": 5}
+SPEC = {
+    "size": 3,
+    "seed": 21,
+    "indication": "gbm_newly_diagnosed",
+    "regimen": "stupp_rt_tmz",
+    "follow_up_months": 5,
+}
 
 
 def write(tmp_path: Path, data, name="spec.json") -> str:
@@ -31,10 +36,17 @@ def test_validate_accepts_a_good_spec(tmp_path, capsys):
 
 
 def test_validate_reports_one_line_per_error_with_exit_2(tmp_path):
-    bad = {**SPEC, "regimen": "nope", "demographics": {"sex": {"M": 0.9, "F": 0.3}},
-           "eligibility": {"age_min_years": 60, "age_max_years": 30}}
-    result = subprocess.run([sys.executable, "-m", "simulation", "validate", write(tmp_path, bad)],
-                            capture_output=True, text=True)
+    bad = {
+        **SPEC,
+        "regimen": "nope",
+        "demographics": {"sex": {"M": 0.9, "F": 0.3}},
+        "eligibility": {"age_min_years": 60, "age_max_years": 30},
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "simulation", "validate", write(tmp_path, bad)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 3
@@ -42,12 +54,17 @@ def test_validate_reports_one_line_per_error_with_exit_2(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("{not json", "invalid JSON"),
-    ("[1, 2]", "(root): the spec must be a JSON object"),
-    ('{"size": -1, "seed": 1, "indication": "gbm_newly_diagnosed", "regimen": "rt_alone"}',
-     "size: -1 is less than the minimum of 1"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ("[1, 2]", "(root): the spec must be a JSON object"),
+        (
+            '{"size": -1, "seed": 1, "indication": "gbm_newly_diagnosed", "regimen": "rt_alone"}',
+            "size: -1 is less than the minimum of 1",
+        ),
+    ],
+)
 def test_bad_files_exit_2_with_a_clear_message(tmp_path, capsys, content, message):
     assert main(["validate", write(tmp_path, content)]) == 2
     assert message in capsys.readouterr().err

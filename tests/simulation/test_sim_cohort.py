@@ -8,12 +8,32 @@ from simulation import CroppedLabelMap, parse_spec, simulate_subjects
 from simulation.cohort import ASSESSMENT_COLUMNS, SUBJECT_COLUMNS
 
 REQUIRED_SUBJECT_COLUMNS = [
-    "subject_id", "subject_index", "age", "sex", "race", "ethnicity", "kps", "mgmt_methylated",
-    "idh_mutant", "resection", "regimen", "os_months", "os_event", "pfs_months", "pfs_event",
+    "subject_id",
+    "subject_index",
+    "age",
+    "sex",
+    "race",
+    "ethnicity",
+    "kps",
+    "mgmt_methylated",
+    "idh_mutant",
+    "resection",
+    "regimen",
+    "os_months",
+    "os_event",
+    "pfs_months",
+    "pfs_event",
     "best_response",
 ]
 REQUIRED_VISIT_COLUMNS = [
-    "subject_id", "visit", "day", "enhancing_ml", "necrosis_ml", "edema_ml", "spd_mm2", "response",
+    "subject_id",
+    "visit",
+    "day",
+    "enhancing_ml",
+    "necrosis_ml",
+    "edema_ml",
+    "spd_mm2",
+    "response",
 ]
 
 
@@ -70,8 +90,9 @@ def test_tumours_are_visible_and_sit_in_the_brain(small_chunk):
 
 
 def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        a.reset_index(drop=True), b.reset_index(drop=True), check_exact=True
+    )
 
 
 def test_a_subject_is_identical_in_any_chunk(small_chunk, small_spec):
@@ -89,8 +110,9 @@ def test_growing_the_cohort_keeps_the_subjects_already_drawn(small_spec, small_c
     bigger = parse_spec({**small_spec.to_dict(), "size": 12})
     chunk = simulate_subjects(bigger, [0, 1])
     _frames_equal(chunk.subjects, small_chunk.subjects.iloc[:2])
-    visits = small_chunk.assessments[small_chunk.assessments.subject_id.isin(
-        ["SCA-000001", "SCA-000002"])]
+    visits = small_chunk.assessments[
+        small_chunk.assessments.subject_id.isin(["SCA-000001", "SCA-000002"])
+    ]
     _frames_equal(chunk.assessments[list(ASSESSMENT_COLUMNS)], visits)
 
 
@@ -109,8 +131,16 @@ def test_bad_indices_and_devices_are_rejected(small_spec):
 
 @pytest.mark.parametrize("regimen", ["lomustine", "bevacizumab"])
 def test_recurrent_regimens_run(regimen):
-    spec = parse_spec({"size": 2, "seed": 3, "indication": "gbm_recurrent", "regimen": regimen,
-                       "follow_up_months": 6, "visit_interval_weeks": 6})
+    spec = parse_spec(
+        {
+            "size": 2,
+            "seed": 3,
+            "indication": "gbm_recurrent",
+            "regimen": regimen,
+            "follow_up_months": 6,
+            "visit_interval_weeks": 6,
+        }
+    )
     chunk = simulate_subjects(spec, [0, 1])
     assert (chunk.subjects.regimen == regimen).all()
     assert chunk.assessments.groupby("subject_id").size().min() >= 1
@@ -118,16 +148,25 @@ def test_recurrent_regimens_run(regimen):
 
 def test_bevacizumab_shrinks_visible_enhancement_and_oedema():
     """Pseudo-response: the same patients, on bevacizumab vs a (near-)inactive drug."""
-    base = {"size": 3, "seed": 8, "indication": "gbm_recurrent", "follow_up_months": 2,
-            "visit_interval_weeks": 4}
-    placebo = {"indication": "gbm_recurrent", "drugs": [
-        {"drug": "lomustine", "dose": 0.001, "dose_unit": "mg/m2", "start_day": 0}]}
+    base = {
+        "size": 3,
+        "seed": 8,
+        "indication": "gbm_recurrent",
+        "follow_up_months": 2,
+        "visit_interval_weeks": 4,
+    }
+    placebo = {
+        "indication": "gbm_recurrent",
+        "drugs": [{"drug": "lomustine", "dose": 0.001, "dose_unit": "mg/m2", "start_day": 0}],
+    }
     bev = simulate_subjects(parse_spec({**base, "regimen": "bevacizumab"}), [0, 1, 2])
-    ctl = simulate_subjects(parse_spec({**base, "regimen": "placebo",
-                                        "regimens": {"placebo": placebo}}), [0, 1, 2])
+    ctl = simulate_subjects(
+        parse_spec({**base, "regimen": "placebo", "regimens": {"placebo": placebo}}), [0, 1, 2]
+    )
     first_bev = bev.assessments[bev.assessments.visit == 1].reset_index()
     first_ctl = ctl.assessments[ctl.assessments.visit == 1].reset_index()
     assert (first_bev.enhancing_ml < first_ctl.enhancing_ml).all()
+
     def flair_ml(frame):
         return frame.edema_ml + frame.enhancing_ml + frame.necrosis_ml
 

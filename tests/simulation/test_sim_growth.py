@@ -16,9 +16,15 @@ def slab_domain(length, diffusivity, rho, voxel_mm, front_voxels=6):
     c[1:front_voxels, 1, 1] = 1.0  # voxel 0 is the fixed domain edge
     zeros = np.zeros_like(d)
     return GrowthDomain(
-        origin=(0, 0, 0), voxel_size_mm=voxel_mm, diffusivity=d, density=c, dead=zeros.copy(),
-        effect=zeros.copy(), necrosis=np.zeros(d.shape, np.uint8),
-        cavity=np.zeros(d.shape, bool), rho_per_day=rho,
+        origin=(0, 0, 0),
+        voxel_size_mm=voxel_mm,
+        diffusivity=d,
+        density=c,
+        dead=zeros.copy(),
+        effect=zeros.copy(),
+        necrosis=np.zeros(d.shape, np.uint8),
+        cavity=np.zeros(d.shape, bool),
+        rho_per_day=rho,
     )
 
 
@@ -37,11 +43,14 @@ def advance(domain, days, step_days):
         domain.update_box()
 
 
-@pytest.mark.parametrize(("diffusivity", "rho", "voxel_mm", "step_days", "t1", "t2"), [
-    (1.0, 0.1, 2.0, 1, 300, 600),    # fast tumour on the production 2 mm grid, daily steps
-    (0.5, 0.05, 2.0, 4, 600, 1200),  # the multi-day steps used between treatment events
-    (0.1, 0.02, 2.0, 7, 800, 1600),  # a median patient with the longest step
-])
+@pytest.mark.parametrize(
+    ("diffusivity", "rho", "voxel_mm", "step_days", "t1", "t2"),
+    [
+        (1.0, 0.1, 2.0, 1, 300, 600),  # fast tumour on the production 2 mm grid, daily steps
+        (0.5, 0.05, 2.0, 4, 600, 1200),  # the multi-day steps used between treatment events
+        (0.1, 0.02, 2.0, 7, 800, 1600),  # a median patient with the longest step
+    ],
+)
 def test_front_speed_matches_fisher_kpp_in_a_homogeneous_medium(
     diffusivity, rho, voxel_mm, step_days, t1, t2
 ):
@@ -71,8 +80,17 @@ def test_zero_flux_conserves_cells_and_never_enters_csf():
     c = np.where(d > 0, np.float32(1e-3), np.float32(0))  # the active box spans the tissue
     c[5, 10, 10] = 1.0
     zeros = np.zeros_like(d)
-    domain = GrowthDomain((0, 0, 0), 1.0, d, c, zeros.copy(), zeros.copy(),
-                          np.zeros(d.shape, np.uint8), np.zeros(d.shape, bool), rho_per_day=0.0)
+    domain = GrowthDomain(
+        (0, 0, 0),
+        1.0,
+        d,
+        c,
+        zeros.copy(),
+        zeros.copy(),
+        np.zeros(d.shape, np.uint8),
+        np.zeros(d.shape, bool),
+        rho_per_day=0.0,
+    )
     before = domain.burden_ml()
     for _ in range(30):
         domain.grow(1)

@@ -63,12 +63,20 @@ def test_idh_mutant_patients_are_younger():
 def test_biology_links_to_covariates():
     spec = parse_spec(SPEC)
     subjects = _cohort(400)
-    bios = [draw_biology(s, spec.indication, subject_streams(5, i)["biology"])
-            for i, s in enumerate(subjects)]
-    meth = [b["chemo_log_kill"]["temozolomide"] for s, b in zip(subjects, bios, strict=True)
-            if s.mgmt_methylated]
-    unmeth = [b["chemo_log_kill"]["temozolomide"] for s, b in zip(subjects, bios, strict=True)
-              if not s.mgmt_methylated]
+    bios = [
+        draw_biology(s, spec.indication, subject_streams(5, i)["biology"])
+        for i, s in enumerate(subjects)
+    ]
+    meth = [
+        b["chemo_log_kill"]["temozolomide"]
+        for s, b in zip(subjects, bios, strict=True)
+        if s.mgmt_methylated
+    ]
+    unmeth = [
+        b["chemo_log_kill"]["temozolomide"]
+        for s, b in zip(subjects, bios, strict=True)
+        if not s.mgmt_methylated
+    ]
     assert np.median(meth) > 3 * np.median(unmeth)
     rhos = [b["rho_per_day"] for b in bios]
     assert 0.01 <= np.median(rhos) <= 0.05 and max(rhos) < 0.2  # per day, Harpold 2007

@@ -12,7 +12,7 @@ from simulation.readout import (
 
 
 def ellipse(shape, centre, a, b, z_range):
-    x, y = np.ogrid[:shape[0], :shape[1]]
+    x, y = np.ogrid[: shape[0], : shape[1]]
     disc = ((x - centre[0]) / a) ** 2 + ((y - centre[1]) / b) ** 2 <= 1
     labels = np.zeros(shape, np.uint8)
     for z in z_range:

@@ -54,8 +54,11 @@ def test_normalised_spec_round_trips_through_json():
         (with_(demographics={"sex": {"M": 0.6, "F": 0.6}}), "demographics.sex", "sum to 1"),
         (with_(resection={"gtr": 0.5, "str": 0.2}), "resection", "sum to 1"),
         (with_(eligibility={"age_min_years": 70, "age_max_years": 40}), "eligibility", "empty"),
-        (with_(eligibility={"kps_min": 100}, demographics={"kps": {"90": 1.0}}),
-         "eligibility.kps_min", "no KPS"),
+        (
+            with_(eligibility={"kps_min": 100}, demographics={"kps": {"90": 1.0}}),
+            "eligibility.kps_min",
+            "no KPS",
+        ),
         (with_(biomarkers={"mgmt_methylated": 1.5}), "biomarkers.mgmt_methylated", "maximum"),
         (with_(imaging={"resolution_mm": 3}), "imaging.resolution_mm", "is not one of"),
         (with_(colour="blue"), "colour", "unknown field"),
@@ -80,8 +83,17 @@ def test_user_defined_regimen_is_validated_and_used():
         "indication": "gbm_newly_diagnosed",
         "surgery": True,
         "radiotherapy": {"start_day": 21, "dose_per_fraction_gy": 2.67, "fractions": 15},
-        "drugs": [{"drug": "temozolomide", "dose": 75, "dose_unit": "mg/m2", "start_day": 21,
-                   "days_on": 21, "cycle_days": 21, "cycles": 1}],
+        "drugs": [
+            {
+                "drug": "temozolomide",
+                "dose": 75,
+                "dose_unit": "mg/m2",
+                "start_day": 21,
+                "days_on": 21,
+                "cycle_days": 21,
+                "cycles": 1,
+            }
+        ],
     }
     spec = parse_spec(with_(regimen="hypo_rt_tmz", regimens={"hypo_rt_tmz": regimen}))
     definition = spec.regimen_definition()

@@ -39,7 +39,12 @@ class RestartingEMAQuantizer(EMAQuantizer):
         dead = torch.nonzero(self.ema_cluster_size < self.threshold).flatten()
         if dead.numel() == 0:
             return
-        flat = inputs.detach().float().permute(self.flatten_permutation).reshape(-1, self.embedding_dim)
+        flat = (
+            inputs.detach()
+            .float()
+            .permute(self.flatten_permutation)
+            .reshape(-1, self.embedding_dim)
+        )
         generator = torch.Generator().manual_seed(int(self.restart_step))
         choice = torch.randint(0, flat.shape[0], (dead.numel(),), generator=generator)
         fresh = flat[choice.to(flat.device)].to(self.embedding.weight.dtype)

@@ -83,9 +83,7 @@ TEMPLATES = [
 
 # --- Database ----------------------------------------------------------------------------------
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-    ),
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE avoids upgrade deadlocks.
@@ -232,6 +230,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status` field with their own choices: name each enum explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "runs.models.RunStatus",
+        "ExportStatusEnum": "exports.models.ExportStatus",
+        "VolumeStatusEnum": "imaging.models.VolumeStatus",
+    },
 }
 
 # --- Logging -----------------------------------------------------------------------------------

@@ -13,7 +13,11 @@ INSECURE_SECRET_KEYS = {"", "development-only-insecure-key-do-not-deploy", "test
 if env.bool("DJANGO_DEBUG", default=False):
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production settings.")
 DEBUG = False
-if SECRET_KEY in INSECURE_SECRET_KEYS or len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
+if (
+    SECRET_KEY in INSECURE_SECRET_KEYS
+    or len(SECRET_KEY) < 50
+    or SECRET_KEY.startswith("django-insecure")
+):
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters in production."
     )

@@ -6,41 +6,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('runs', '0002_initial'),
+        ("accounts", "0001_initial"),
+        ("runs", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Export',
+            name="Export",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('options', models.JSONField(help_text='Normalised ExportOptions')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('steps_done', models.PositiveIntegerField(default=0)),
-                ('steps_total', models.PositiveIntegerField(default=0)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('archive_path', models.CharField(blank=True, help_text='Relative to MEDIA_ROOT', max_length=300)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('size_bytes', models.BigIntegerField(blank=True, null=True)),
-                ('manifest', models.JSONField(blank=True, null=True)),
-                ('timings_s', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exports', to='accounts.organisation')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exports', to='runs.simulationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("options", models.JSONField(help_text="Normalised ExportOptions")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("steps_done", models.PositiveIntegerField(default=0)),
+                ("steps_total", models.PositiveIntegerField(default=0)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "archive_path",
+                    models.CharField(
+                        blank=True, help_text="Relative to MEDIA_ROOT", max_length=300
+                    ),
+                ),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("size_bytes", models.BigIntegerField(blank=True, null=True)),
+                ("manifest", models.JSONField(blank=True, null=True)),
+                ("timings_s", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="exports",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="exports",
+                        to="runs.simulationrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['organisation', '-created_at'], name='exports_exp_organis_42b21f_idx'), models.Index(fields=['run', '-created_at'], name='exports_exp_run_id_8865db_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["organisation", "-created_at"],
+                        name="exports_exp_organis_42b21f_idx",
+                    ),
+                    models.Index(
+                        fields=["run", "-created_at"], name="exports_exp_run_id_8865db_idx"
+                    ),
+                ],
             },
         ),
     ]

@@ -115,8 +115,9 @@ def test_tiny_model_is_small() -> None:
 def test_dead_codes_are_reseeded_from_the_batch_in_training_only() -> None:
     from generator.braing3n.models.quantizer import RestartingEMAQuantizer
 
-    quantizer = RestartingEMAQuantizer(3, num_embeddings=8, embedding_dim=4,
-                                       embedding_init="kaiming_uniform", ddp_sync=False)
+    quantizer = RestartingEMAQuantizer(
+        3, num_embeddings=8, embedding_dim=4, embedding_init="kaiming_uniform", ddp_sync=False
+    )
     inputs = torch.randn(1, 4, 4, 4, 4) + 10.0  # far from every initial code
     quantizer.eval()
     before = quantizer.embedding.weight.clone()

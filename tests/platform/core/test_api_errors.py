@@ -4,8 +4,9 @@ from core.api_errors import exception_handler
 
 
 def test_validation_errors_name_each_field_including_nested_ones():
-    exc = exceptions.ValidationError({"size": ["Must be at least 1."],
-                                      "demographics": {"sex": {"male": ["Not a number."]}}})
+    exc = exceptions.ValidationError(
+        {"size": ["Must be at least 1."], "demographics": {"sex": {"male": ["Not a number."]}}}
+    )
     body = exception_handler(exc, {}).data
     assert body["error"]["code"] == "invalid"
     assert body["error"]["fields"] == {

@@ -15,8 +15,12 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SCA_TEST"))}
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=clean, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -58,13 +62,21 @@ def test_development_default_runs_on_sqlite_and_the_embedded_broker(tmp_path):
         "print(s.DATABASES['default']['OPTIONS']['init_command']);"
         "print(s.CELERY_BROKER_URL)"
     )
-    env = {"DJANGO_SETTINGS_MODULE": "config.settings.development", "SCA_VAR_DIR": str(tmp_path),
-           "DATABASE_URL": "", "CELERY_BROKER_URL": ""}
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "SCA_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": "",
+        "CELERY_BROKER_URL": "",
+    }
     clean = {k: v for k, v in os.environ.items() if k not in env}
     clean.update({k: v for k, v in env.items() if v})
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", probe], cwd=REPO_ROOT, env=clean,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", probe],
+        cwd=REPO_ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     engine, init_command, broker = result.stdout.strip().splitlines()
@@ -90,8 +102,11 @@ def test_environment_switches_database_and_broker(tmp_path):
     clean.update(env)
     result = subprocess.run(
         [sys.executable, "-c", f"import django;django.setup();{probe}"],
-        cwd=REPO_ROOT, env={**clean, "PYTHONPATH": f"{REPO_ROOT / 'platform'}:{REPO_ROOT}"},
-        capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        env={**clean, "PYTHONPATH": f"{REPO_ROOT / 'platform'}:{REPO_ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     engine, name, broker, backend = result.stdout.strip().splitlines()

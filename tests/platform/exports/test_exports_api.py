@@ -76,8 +76,9 @@ def test_export_of_a_run_is_built_by_a_worker_audited_and_downloadable(
     assert verify_archive(archive) == []
 
     actions = set(
-        AuditEvent.objects.filter(object_type="exports.Export", object_id=str(export["id"]))
-        .values_list("action", flat=True)
+        AuditEvent.objects.filter(
+            object_type="exports.Export", object_id=str(export["id"])
+        ).values_list("action", flat=True)
     )
     assert {"export", "complete"} <= actions
 

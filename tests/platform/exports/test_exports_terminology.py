@@ -9,8 +9,12 @@ from simulation.spec import ETHNICITY_CATEGORIES, RACE_CATEGORIES
 @pytest.mark.parametrize("race", RACE_CATEGORIES)
 def test_every_simulated_race_maps_to_cdisc_race(race):
     assert map_race(race, "DM.RACE") in {
-        "AMERICAN INDIAN OR ALASKA NATIVE", "ASIAN", "BLACK OR AFRICAN AMERICAN",
-        "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER", "WHITE", "OTHER",
+        "AMERICAN INDIAN OR ALASKA NATIVE",
+        "ASIAN",
+        "BLACK OR AFRICAN AMERICAN",
+        "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER",
+        "WHITE",
+        "OTHER",
     }
 
 

@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args, addrport: str, concurrency: int, **options) -> None:
         log_path = settings.VAR_DIR / "worker.log"
         queues = settings.CELERY_TASK_QUEUES_CPU + settings.CELERY_TASK_QUEUES_GPU
-        worker = start_worker(queues, concurrency=concurrency, hostname="embedded@%h", log_path=log_path)
+        worker = start_worker(
+            queues, concurrency=concurrency, hostname="embedded@%h", log_path=log_path
+        )
         self.stdout.write(
             f"Celery worker pid {worker.pid} on queues {','.join(queues)} (log: {log_path})\n"
             f"Open http://{addrport}/ and sign in (demo / demo-password). Ctrl-C stops both."
