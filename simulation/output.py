@@ -15,8 +15,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import pandas as pd
 from simulation.calibration import CALIBRATION_VERSION
 from simulation.cohort import ASSESSMENT_COLUMNS, SUBJECT_COLUMNS, simulate_subjects
 from simulation.labelmap import CroppedLabelMap
+from simulation.parallel import worker_pool
 from simulation.spec import CohortSpec, parse_spec
 from simulation.version import SOFTWARE_VERSION
 
@@ -122,8 +122,7 @@ def run_cohort(
                 if progress is not None:
                     progress(done, spec.size)
         else:
-            context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with worker_pool(workers) as pool:
                 futures = {
                     pool.submit(_chunk_worker, spec.to_dict(), indices, str(tmp), device): indices
                     for indices in chunks

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from typing import Any
 
 import pandas as pd
@@ -13,6 +10,7 @@ from lifelines.utils import median_survival_times
 
 from simulation.calibration import calibration_data, reference_cohorts
 from simulation.cohort import simulate_subjects
+from simulation.parallel import worker_pool
 from simulation.spec import CohortSpec, parse_spec
 
 TWO_YEARS_MONTHS = 24.0
@@ -42,8 +40,7 @@ def simulate_table(spec: CohortSpec, workers: int = 1) -> pd.DataFrame:
     if workers <= 1:
         return simulate_subjects(spec, indices).subjects
     blocks = [indices[start : start + 10] for start in range(0, len(indices), 10)]
-    context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         frames = list(pool.map(_subjects_only, [spec.to_dict()] * len(blocks), blocks))
     return pd.concat(frames, ignore_index=True)
 

@@ -231,3 +231,37 @@ def test_failed_rebuild_keeps_nothing_half_written(tmp_path: Path) -> None:
         )
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.zip"]
+
+
+def test_a_real_write_refused_by_the_kernel_leaves_no_archive(tmp_path: Path) -> None:
+    """The kernel refuses writes past a file-size limit (as with a full disk): no archive, no
+    staging folder, and the process reports the OS error instead of a half-written zip."""
+    import subprocess
+    import sys
+    import textwrap
+
+    here = Path(__file__).resolve().parent
+    script = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        sys.path[:0] = [{str(here)!r}, {str(here.parents[2] / "platform")!r}]
+        from pathlib import Path
+        from exports import ExportOptions, build_export
+        from exports_testdata import make_run_data
+        data = make_run_data(2)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
+        try:
+            build_export(run_data=data, options=ExportOptions(resolution_mm=2.0),
+                         out_path=Path({str(tmp_path / "export.zip")!r}))
+        except OSError as exc:
+            print("refused", exc.errno)
+            sys.exit(3)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout.startswith("refused")
+    assert list(tmp_path.iterdir()) == []
