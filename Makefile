@@ -66,11 +66,11 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check platform tests
+	$(VENV)/bin/ruff format --check .
 
 format: install
 	$(VENV)/bin/ruff check --fix .
-	$(VENV)/bin/ruff format platform tests
+	$(VENV)/bin/ruff format .
 
 clean:
 	rm -rf var staticfiles frontend/dist

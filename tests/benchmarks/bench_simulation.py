@@ -18,8 +18,6 @@ import argparse
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 
 import numpy as np
 import torch
@@ -66,6 +64,7 @@ def _chunk(args: tuple[dict, list[int]]) -> tuple[int, int, int, float]:
 
 def engine_run(subjects: int, workers: int) -> dict[str, float]:
     from simulation import parse_spec
+    from simulation.parallel import worker_pool
 
     spec = parse_spec(
         {
@@ -82,8 +81,7 @@ def engine_run(subjects: int, workers: int) -> dict[str, float]:
     if workers == 1:
         results = [_chunk((spec.to_dict(), block)) for block in blocks]
     else:
-        context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with worker_pool(workers) as pool:
             results = list(pool.map(_chunk, [(spec.to_dict(), b) for b in blocks]))
     wall = time.perf_counter() - start
     updates = sum(r[1] for r in results)
