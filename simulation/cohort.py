@@ -12,7 +12,8 @@ from simulation.labelmap import CroppedLabelMap
 from simulation.spec import CohortSpec
 from simulation.subject import simulate_subject
 
-SUBJECT_COLUMNS = (
+#: The columns other tools rely on (the CLI contract); the engine adds its own after them.
+CONTRACT_SUBJECT_COLUMNS = (
     "subject_id",
     "subject_index",
     "age",
@@ -29,6 +30,8 @@ SUBJECT_COLUMNS = (
     "pfs_months",
     "pfs_event",
     "best_response",
+)
+SUBJECT_COLUMNS = CONTRACT_SUBJECT_COLUMNS + (
     "os_day",
     "pfs_day",
     "death_cause",
@@ -39,7 +42,7 @@ SUBJECT_COLUMNS = (
     "lethal_burden_ml",
     "pseudoprogression",
 )
-ASSESSMENT_COLUMNS = (
+CONTRACT_ASSESSMENT_COLUMNS = (
     "subject_id",
     "visit",
     "day",
@@ -47,6 +50,10 @@ ASSESSMENT_COLUMNS = (
     "necrosis_ml",
     "edema_ml",
     "spd_mm2",
+    "response",
+)
+ASSESSMENT_COLUMNS = (
+    *CONTRACT_ASSESSMENT_COLUMNS[:-1],
     "measurable_lesions",
     "tumour_burden_ml",
     "response",

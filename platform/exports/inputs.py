@@ -16,6 +16,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from simulation.cohort import CONTRACT_ASSESSMENT_COLUMNS as ASSESSMENT_COLUMNS
+from simulation.cohort import CONTRACT_SUBJECT_COLUMNS as SUBJECT_COLUMNS
+
 from .errors import ExportError
 
 __all__ = [
@@ -58,34 +61,6 @@ RenderVisitFn = Callable[[str, int, Sequence[str], float], dict[str, tuple[np.nd
 #: ``label_map(subject_id, visit) -> (uint8 BraTS labels, affine)`` on the render grid.
 LabelMapFn = Callable[[str, int], tuple[np.ndarray, np.ndarray]]
 
-SUBJECT_COLUMNS: tuple[str, ...] = (
-    "subject_id",
-    "subject_index",
-    "age",
-    "sex",
-    "race",
-    "ethnicity",
-    "kps",
-    "mgmt_methylated",
-    "idh_mutant",
-    "resection",
-    "regimen",
-    "os_months",
-    "os_event",
-    "pfs_months",
-    "pfs_event",
-    "best_response",
-)
-ASSESSMENT_COLUMNS: tuple[str, ...] = (
-    "subject_id",
-    "visit",
-    "day",
-    "enhancing_ml",
-    "necrosis_ml",
-    "edema_ml",
-    "spd_mm2",
-    "response",
-)
 _STUDY_ID_RE = re.compile(r"[^A-Z0-9]+")
 
 

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import ClientInfo, audit_record
+from simulation.cohort import CONTRACT_ASSESSMENT_COLUMNS as ASSESSMENT_COLUMNS
+from simulation.cohort import CONTRACT_SUBJECT_COLUMNS as SUBJECT_COLUMNS
 from trials.models import CohortSpec
 
 from .models import (
@@ -32,34 +34,6 @@ from .models import (
     Subject,
 )
 
-SUBJECT_COLUMNS = (
-    "subject_id",
-    "subject_index",
-    "age",
-    "sex",
-    "race",
-    "ethnicity",
-    "kps",
-    "mgmt_methylated",
-    "idh_mutant",
-    "resection",
-    "regimen",
-    "os_months",
-    "os_event",
-    "pfs_months",
-    "pfs_event",
-    "best_response",
-)
-ASSESSMENT_COLUMNS = (
-    "subject_id",
-    "visit",
-    "day",
-    "enhancing_ml",
-    "necrosis_ml",
-    "edema_ml",
-    "spd_mm2",
-    "response",
-)
 BULK_BATCH_SIZE = 2000
 
 
