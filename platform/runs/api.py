@@ -16,7 +16,7 @@ from trials.selectors import spec_list
 
 from .models import Assessment, RunStatistics, RunStatus, SimulationRun, Subject
 from .selectors import run_list, subject_list, subjects_frame
-from .services import run_cancel, run_launch
+from .services import SUBJECT_COLUMNS, run_cancel, run_launch
 from .statistics import compare_cohorts
 
 
@@ -177,26 +177,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
 class SubjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Subject
-        fields = (
-            "id",
-            "run",
-            "subject_index",
-            "subject_id",
-            "age",
-            "sex",
-            "race",
-            "ethnicity",
-            "kps",
-            "mgmt_methylated",
-            "idh_mutant",
-            "resection",
-            "regimen",
-            "os_months",
-            "os_event",
-            "pfs_months",
-            "pfs_event",
-            "best_response",
-        )
+        fields = ("id", "run", *SUBJECT_COLUMNS)
 
 
 class SubjectDetailSerializer(SubjectSerializer):
