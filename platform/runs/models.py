@@ -187,6 +187,11 @@ class RunStatistics(models.Model):
 
     run = models.OneToOneField(SimulationRun, on_delete=models.CASCADE, related_name="statistics")
     data = models.JSONField()
+    subject_plots = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per-subject plot series (waterfall, swimmer, volume trajectories)",
+    )
     computed_at = models.DateTimeField(auto_now_add=True)
     compute_s = models.FloatField()
 
