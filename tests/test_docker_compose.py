@@ -28,6 +28,7 @@ def test_services_of_the_full_deployment(compose):
         "web",
         "worker",
         "worker-gpu",
+        "beat",
     }
 
 

@@ -69,77 +69,93 @@ function responsePlot() {
     `Objective response rate ${(100 * orr.rate).toFixed(1)}% (95% CI ${(100 * orr.ci_lower).toFixed(1)}–${(100 * orr.ci_upper).toFixed(1)}%), ${orr.responders} of ${orr.n}.`;
 }
 
+// The per-subject series are stored with the statistics when the run finished, as columns
+// (runs.statistics.subject_plots); a large cohort is sampled there, and `sampling` says how.
+function sampled(sampling) {
+  if (!sampling) return "";
+  return sampling.shown < sampling.of
+    ? `${sampling.shown} of ${sampling.of} subjects, evenly spaced by ${sampling.ranked_by}`
+    : `${sampling.of} subjects`;
+}
+
+function openSubjectOnClick(element) {
+  element.on?.("plotly_click", (event) => {
+    const subject = event.points?.[0]?.customdata;
+    if (subject) window.location.assign(`${config.subject_url}${encodeURIComponent(subject)}/`);
+  });
+}
+
 function waterfall(series) {
   const element = document.getElementById("waterfall-plot");
-  if (!series.waterfall.length) { showState(element, "No subject has a measurable baseline and a follow-up scan."); return; }
-  const rows = series.waterfall;
+  const w = series.waterfall;
+  if (!w.subject_id.length) { showState(element, "No subject has a measurable baseline and a follow-up scan."); return; }
   const byResponse = {};
-  rows.forEach((row, i) => { (byResponse[row.best_response] ??= []).push([i, row]); });
-  const traces = Object.entries(byResponse).map(([level, items]) => ({
-    type: "bar", name: RESPONSE_LABELS[level] || level, x: items.map(([i]) => i), y: items.map(([, r]) => r.best_change_percent),
-    customdata: items.map(([, r]) => r.pk), text: items.map(([, r]) => r.subject),
+  w.subject_id.forEach((subject, i) => { (byResponse[w.best_response[i]] ??= []).push(i); });
+  const traces = Object.entries(byResponse).map(([level, rows]) => ({
+    type: "bar", name: RESPONSE_LABELS[level] || level, x: rows, y: rows.map((i) => w.best_change_percent[i]),
+    customdata: rows.map((i) => w.subject_id[i]), text: rows.map((i) => w.subject_id[i]),
     marker: { color: RESPONSE_COLOURS[level] || OKABE_ITO.grey }, hovertemplate: "%{text}: %{y:.0f}%<extra></extra>",
   }));
   draw(element, traces, {
-    height: 320, bargap: 0.1, xaxis: { showticklabels: false, title: `Subjects (first ${series.limits.waterfall} of the cohort)` },
+    height: 320, bargap: 0.1, xaxis: { showticklabels: false, title: `Subjects (${sampled(w.sampling)})` },
     yaxis: { title: "Best change in SPD (%)" },
     shapes: [-50, 25].map((y) => ({ type: "line", xref: "paper", x0: 0, x1: 1, y0: y, y1: y, line: { dash: "dash", color: OKABE_ITO.black, width: 1 } })),
     legend: { orientation: "h", y: -0.2 },
-  }).then(() => element.on?.("plotly_click", (event) => {
-    const pk = event.points?.[0]?.customdata;
-    if (pk) window.location.assign(`${config.subject_url}${pk}/`);
-  }));
+  }).then(() => openSubjectOnClick(element));
 }
 
 function swimmer(series) {
   const element = document.getElementById("swimmer-plot");
-  if (!series.swimmer.length) { showState(element, "No subjects."); return; }
-  const rows = series.swimmer;
-  const names = rows.map((r) => r.subject);
+  const s = series.swimmer;
+  if (!s.subject_id.length) { showState(element, "No subjects."); return; }
+  const names = s.subject_id;
+  const where = (test) => names.map((_, i) => i).filter(test);
+  const progressed = where((i) => s.pfs_event[i]);
+  const died = where((i) => s.os_event[i]);
+  const alive = where((i) => !s.os_event[i]);
   const traces = [
-    { type: "bar", orientation: "h", y: names, x: rows.map((r) => r.os_months), name: "Time on study (OS)",
+    { type: "bar", orientation: "h", y: names, x: s.os_months, name: "Time on study (OS)", customdata: names,
       marker: { color: withAlpha(OKABE_ITO.blue, 0.55) }, hovertemplate: "%{y}: %{x:.1f} months<extra></extra>" },
-    { type: "scatter", mode: "markers", y: names, x: rows.map((r) => r.pfs_months), name: "Progression",
-      marker: { symbol: "diamond", size: 9, color: OKABE_ITO.vermillion },
-      hovertemplate: "%{y}: progression at %{x:.1f} months<extra></extra>", transforms: [] },
-    { type: "scatter", mode: "markers", y: rows.filter((r) => r.os_event).map((r) => r.subject),
-      x: rows.filter((r) => r.os_event).map((r) => r.os_months), name: "Death", marker: { symbol: "x", size: 9, color: OKABE_ITO.black } },
-    { type: "scatter", mode: "markers", y: rows.filter((r) => !r.os_event).map((r) => r.subject),
-      x: rows.filter((r) => !r.os_event).map((r) => r.os_months), name: "Alive at last follow-up", marker: { symbol: "triangle-right", size: 10, color: OKABE_ITO.bluishGreen } },
+    { type: "scatter", mode: "markers", y: progressed.map((i) => names[i]), x: progressed.map((i) => s.pfs_months[i]), name: "Progression",
+      marker: { symbol: "diamond", size: 9, color: OKABE_ITO.vermillion }, hovertemplate: "%{y}: progression at %{x:.1f} months<extra></extra>" },
+    { type: "scatter", mode: "markers", y: died.map((i) => names[i]), x: died.map((i) => s.os_months[i]), name: "Death",
+      marker: { symbol: "x", size: 9, color: OKABE_ITO.black } },
+    { type: "scatter", mode: "markers", y: alive.map((i) => names[i]), x: alive.map((i) => s.os_months[i]), name: "Alive at last follow-up",
+      marker: { symbol: "triangle-right", size: 10, color: OKABE_ITO.bluishGreen } },
   ];
-  const responders = rows.flatMap((r) => r.responses.filter((v) => v.response === "CR" || v.response === "PR").map((v) => [r.subject, v]));
-  if (responders.length) traces.push({ type: "scatter", mode: "markers", y: responders.map(([s]) => s), x: responders.map(([, v]) => v.month),
+  const responses = names.flatMap((name, i) => s.response_months[i].map((month) => [name, month]));
+  if (responses.length) traces.push({ type: "scatter", mode: "markers", y: responses.map(([name]) => name), x: responses.map(([, month]) => month),
     name: "Response (CR/PR)", marker: { symbol: "circle-open", size: 8, color: OKABE_ITO.bluishGreen } });
-  traces[1].y = rows.filter((r) => r.pfs_event).map((r) => r.subject);
-  traces[1].x = rows.filter((r) => r.pfs_event).map((r) => r.pfs_months);
-  draw(element, traces, { height: Math.max(320, 14 * rows.length + 120), barmode: "overlay",
-    xaxis: { title: "Months since enrolment" }, yaxis: { automargin: true, tickfont: { size: 10 } }, legend: { orientation: "h", y: -0.12 } });
+  draw(element, traces, { height: Math.max(320, 14 * names.length + 120), barmode: "overlay",
+    xaxis: { title: `Months since enrolment (${sampled(s.sampling)})` }, yaxis: { automargin: true, tickfont: { size: 10 } },
+    legend: { orientation: "h", y: -0.12 } }).then(() => openSubjectOnClick(element));
 }
 
 function spaghetti(series) {
   const element = document.getElementById("spaghetti-plot");
-  if (!series.spaghetti.length) { showState(element, "No imaging visits."); return; }
-  const traces = series.spaghetti.map((s) => ({ type: "scatter", mode: "lines", x: s.day.map((d) => d / DAYS_PER_MONTH), y: s.tumour_ml,
-    line: { color: withAlpha(OKABE_ITO.blue, 0.35), width: 1 }, name: s.subject, showlegend: false,
-    hovertemplate: `${s.subject}: %{y:.1f} ml at %{x:.1f} months<extra></extra>` }));
+  const sp = series.spaghetti;
+  if (!sp.subject_id.length) { showState(element, "No imaging visits."); return; }
+  const traces = sp.subject_id.map((subject, i) => ({ type: "scatter", mode: "lines", x: sp.day[i].map((d) => d / DAYS_PER_MONTH), y: sp.tumour_ml[i],
+    line: { color: withAlpha(OKABE_ITO.blue, 0.35), width: 1 }, name: subject, showlegend: false,
+    hovertemplate: `${subject}: %{y:.1f} ml at %{x:.1f} months<extra></extra>` }));
   const traj = stats.trajectories || [];
   if (traj.length) {
     traces.push({ type: "scatter", mode: "lines+markers", name: "Cohort median (enhancing + necrosis)",
       x: traj.map((t) => (t.day_median || 0) / DAYS_PER_MONTH),
       y: traj.map((t) => (t.enhancing_ml?.median || 0) + (t.necrosis_ml?.median || 0)), line: { color: OKABE_ITO.vermillion, width: 3 } });
   }
-  draw(element, traces, { height: 320, xaxis: { title: "Months since enrolment" }, yaxis: { title: "Tumour core volume (ml)", rangemode: "tozero" },
-    legend: { orientation: "h", y: -0.2 } });
+  draw(element, traces, { height: 320, xaxis: { title: `Months since enrolment (${sampled(sp.sampling)})` },
+    yaxis: { title: "Tumour core volume (ml)", rangemode: "tozero" }, legend: { orientation: "h", y: -0.2 } });
 }
 
 async function subjectPlots() {
   try {
     const response = await fetch(config.series_url, { credentials: "same-origin" });
-    if (!response.ok) throw new Error(`The subject series could not be loaded (${response.status}).`);
-    const series = await response.json();
-    waterfall(series);
-    swimmer(series);
-    spaghetti(series);
+    const body = await response.json().catch(() => null);
+    if (!response.ok) throw new Error(body?.error?.message || `The subject series could not be loaded (${response.status}).`);
+    waterfall(body);
+    swimmer(body);
+    spaghetti(body);
   } catch (error) {
     ["waterfall-plot", "swimmer-plot", "spaghetti-plot"].forEach((id) => showState(document.getElementById(id), error.message, "error"));
   }

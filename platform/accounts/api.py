@@ -1,4 +1,5 @@
-"""Who am I, and token login for scripts (throttled by django-axes and a DRF rate)."""
+"""Who am I (and in which organisations), and token login for scripts (throttled by
+django-axes and a DRF rate)."""
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
@@ -14,12 +15,24 @@ from rest_framework.views import APIView
 from .api_support import IsOrganisationMember, request_membership
 
 
+class MembershipOutputSerializer(serializers.Serializer):
+    organisation = serializers.CharField(source="organisation.name")
+    organisation_id = serializers.IntegerField()
+    slug = serializers.CharField(source="organisation.slug")
+    role = serializers.CharField()
+
+
 class MeOutputSerializer(serializers.Serializer):
+    """The current organisation and role, and every membership (pick one with the
+    ``X-Organisation`` header: slug or id)."""
+
     username = serializers.CharField()
     organisation = serializers.CharField()
     organisation_id = serializers.IntegerField()
+    organisation_slug = serializers.CharField()
     role = serializers.CharField()
     can_write = serializers.BooleanField()
+    memberships = MembershipOutputSerializer(many=True)
 
 
 class MeApi(APIView):
@@ -34,8 +47,10 @@ class MeApi(APIView):
                     "username": request.user.username,
                     "organisation": membership.organisation.name,
                     "organisation_id": membership.organisation_id,
+                    "organisation_slug": membership.organisation.slug,
                     "role": membership.role,
                     "can_write": membership.can_write,
+                    "memberships": request.memberships,
                 }
             ).data
         )

@@ -1,7 +1,8 @@
 """What every API view of the platform shares: organisation scoping, roles, service errors.
 
-- A user acts within their membership's organisation; objects of other organisations are
-  invisible (querysets are scoped, so they answer 404).
+- A user acts within their current membership's organisation (`accounts.current`: the
+  ``X-Organisation`` header, else the session's choice, else their only one); objects of other
+  organisations are invisible (querysets are scoped, so they answer 404).
 - Safe methods are open to every role; writes need a designer or admin (auditors get 403).
 - Services raise Django ``ValidationError``; views turn it into DRF's, hence the API's 400
   envelope naming each field.
@@ -17,8 +18,8 @@ from rest_framework.request import Request
 
 from audit.services import ClientInfo
 
+from .current import OrganisationChoiceError, current_membership
 from .models import Membership, Organisation
-from .selectors import membership_for_user
 
 
 class IsOrganisationMember(permissions.BasePermission):
@@ -30,10 +31,9 @@ class IsOrganisationMember(permissions.BasePermission):
     def has_permission(self, request: Request, view) -> bool:  # noqa: ANN001
         if not (request.user and request.user.is_authenticated):
             return False
-        membership = membership_for_user(user=request.user)
+        membership = request_membership(request)
         if membership is None:
             return False
-        request.membership = membership
         if request.method in permissions.SAFE_METHODS:
             return True
         if not membership.can_write:
@@ -42,11 +42,12 @@ class IsOrganisationMember(permissions.BasePermission):
         return True
 
 
-def request_membership(request: Request) -> Membership:
-    membership = getattr(request, "membership", None)
-    if membership is None:
-        membership = membership_for_user(user=request.user)
-    return membership
+def request_membership(request: Request) -> Membership | None:
+    """The current membership; an unknown or missing ``X-Organisation`` choice is a 400."""
+    try:
+        return current_membership(request, browser=False)
+    except OrganisationChoiceError as exc:
+        raise ValidationError({exc.field: [exc.message]}) from exc
 
 
 def request_organisation(request: Request) -> Organisation:

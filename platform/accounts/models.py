@@ -1,7 +1,9 @@
-"""Organisations and the role each user holds in one.
+"""Organisations and the role each user holds in each of them.
 
-Every domain object belongs to exactly one organisation; a user belongs to at most one (the
-membership), and what they may do there is decided by the role alone.
+Every domain object belongs to exactly one organisation. A user may belong to several (one
+membership per organisation, each with its own role) and acts within one at a time: the
+*current* membership, chosen by `accounts.current` (the session for the browser, the
+``X-Organisation`` header for scripts). What they may do there is decided by that role alone.
 """
 
 from django.conf import settings
@@ -29,10 +31,13 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def audit_state(self) -> dict[str, str]:
+        return {"name": self.name, "slug": self.slug}
+
 
 class Membership(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="memberships"
@@ -41,6 +46,11 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"], name="membership_one_per_organisation"
+            )
+        ]
         indexes = [models.Index(fields=["organisation", "role"])]
 
     def __str__(self) -> str:
@@ -49,3 +59,10 @@ class Membership(models.Model):
     @property
     def can_write(self) -> bool:
         return self.role in WRITE_ROLES
+
+    def audit_state(self) -> dict[str, str | int]:
+        return {
+            "user": self.user.get_username(),
+            "organisation": self.organisation.slug,
+            "role": self.role,
+        }

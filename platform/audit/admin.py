@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyModelAdmin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the trail is append-only for everybody, superusers included."""
+class AuditEventAdmin(ReadOnlyModelAdmin):
+    """The trail is append-only for everybody, superusers included."""
 
     list_display = (
         "created_at",
@@ -17,12 +19,3 @@ class AuditEventAdmin(admin.ModelAdmin):
         "reason",
     )
     list_filter = ("action", "object_type", "organisation")
-
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
-        return False

@@ -29,7 +29,11 @@ def worker_command(
     concurrency: int = 1,
     hostname: str = "worker@%h",
     pool: str = "prefork",
+    beat: bool = False,
 ) -> list[str]:
+    """``beat``: also run Celery beat inside this worker (the embedded single-process setup;
+    a deployment runs one separate `celery beat`)."""
+    embedded_beat = ["--beat", "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)]
     return [
         sys.executable,
         "-m",
@@ -49,6 +53,22 @@ def worker_command(
         "INFO",
         "--without-gossip",
         "--without-mingle",
+        *(embedded_beat if beat else []),
+    ]
+
+
+def beat_command(*, schedule_path: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "beat",
+        "--schedule",
+        str(schedule_path),
+        "--loglevel",
+        "INFO",
     ]
 
 
@@ -60,6 +80,18 @@ def _die_with_parent() -> None:
         pass
 
 
+def _start(command: list[str], extra_env: dict[str, str] | None, log_path: Path | None):  # noqa: ANN202
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        command,
+        cwd=settings.REPO_ROOT,
+        env=worker_environment(extra_env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads are running at this point
+    )
+
+
 def start_worker(
     queues: Sequence[str],
     *,
@@ -67,13 +99,17 @@ def start_worker(
     hostname: str = "worker@%h",
     extra_env: dict[str, str] | None = None,
     log_path: Path | None = None,
+    beat: bool = False,
 ) -> subprocess.Popen:
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen(
-        worker_command(queues, concurrency=concurrency, hostname=hostname),
-        cwd=settings.REPO_ROOT,
-        env=worker_environment(extra_env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads are running at this point
-    )
+    command = worker_command(queues, concurrency=concurrency, hostname=hostname, beat=beat)
+    return _start(command, extra_env, log_path)
+
+
+def start_beat(
+    *,
+    schedule_path: Path,
+    extra_env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+) -> subprocess.Popen:
+    """A `celery beat` process (the periodic stalled-chunk sweep)."""
+    return _start(beat_command(schedule_path=schedule_path), extra_env, log_path)

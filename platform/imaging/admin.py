@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyModelAdmin
+
 from .models import Volume
 
 
 @admin.register(Volume)
-class VolumeAdmin(admin.ModelAdmin):
+class VolumeAdmin(ReadOnlyModelAdmin):
     list_display = ("subject", "visit", "sequence", "engine", "status", "size_bytes")
     list_filter = ("status", "engine", "sequence")
-    readonly_fields = [f.name for f in Volume._meta.fields]

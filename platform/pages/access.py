@@ -1,7 +1,9 @@
 """Who may see a page: signed in, member of an organisation; writers for the pages that change.
 
-Pages read only through the domain selectors scoped to the user's organisation, so an object of
-another organisation answers 404 exactly as the API does.
+Pages act within the user's current membership (`accounts.current`: the organisation chosen
+with the header's switcher, kept in the session) and read only through the domain selectors
+scoped to its organisation, so an object of another organisation answers 404 exactly as the API
+does, including one of the user's other organisations until they switch to it.
 """
 
 from collections.abc import Callable
@@ -11,8 +13,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.current import OrganisationChoiceError, current_membership
 from accounts.models import Membership
-from accounts.selectors import membership_for_user
 
 READ_ONLY_MESSAGE = "Your role (auditor) can read but not change anything."
 NO_MEMBERSHIP_MESSAGE = (
@@ -25,11 +27,19 @@ View = Callable[..., HttpResponse]
 def render_page(
     request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200
 ) -> HttpResponse:
-    """Render with the user's membership (organisation and role) for the navigation bar."""
-    membership = getattr(request, "membership", None)
-    if membership is None and request.user.is_authenticated:
-        membership = membership_for_user(user=request.user)
-    return render(request, template, {"membership": membership, **(context or {})}, status=status)
+    """Render with the user's current membership (organisation and role) and their other
+    memberships (for the header's switcher)."""
+    try:
+        membership = current_membership(request, browser=True)
+    except OrganisationChoiceError:
+        membership = None
+    memberships = getattr(request, "memberships", [])
+    return render(
+        request,
+        template,
+        {"membership": membership, "memberships": memberships, **(context or {})},
+        status=status,
+    )
 
 
 def refusal(request: HttpRequest, message: str, *, status: int = 403) -> HttpResponse:
@@ -42,10 +52,12 @@ def member_required(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
-        membership = membership_for_user(user=request.user)
+        try:
+            membership = current_membership(request, browser=True)
+        except OrganisationChoiceError as exc:
+            return refusal(request, exc.message, status=400)
         if membership is None:
             return refusal(request, NO_MEMBERSHIP_MESSAGE)
-        request.membership = membership
         return view(request, *args, **kwargs)
 
     return wrapper

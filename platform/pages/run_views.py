@@ -4,7 +4,7 @@ import time
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 
 from runs.models import RunStatistics, RunStatus
 from runs.selectors import run_list, subject_list, subjects_frame
@@ -19,7 +19,6 @@ from runs.statistics import (
 from .access import member_required, render_page
 from .bias_text import flagged_sentences
 from .labels import covariate_label, level_label
-from .subject_charts import subject_series
 
 SUBJECTS_PER_PAGE = 50
 
@@ -78,7 +77,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
                 "statistics": statistics,
                 "series_url": f"/runs/{run.pk}/dashboard/series.json",
                 "subgroup_url": f"/runs/{run.pk}/dashboard/subgroup.json",
-                "subject_url": "/subjects/",
+                "subject_url": f"/runs/{run.pk}/subjects/",
             },
         },
     )
@@ -88,12 +87,29 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required
 def dashboard_series(request: HttpRequest, pk: int) -> JsonResponse:
+    """The per-subject series of the waterfall, swimmer and volume plots, as stored with the
+    statistics when the run finished (`runs.statistics.subject_plots`); nothing is computed."""
+    started = time.perf_counter()
     run = _run(request, pk)
     if run.status != RunStatus.SUCCEEDED:
         return JsonResponse(
             {"error": {"code": "not_ready", "message": f"The run is {run.status}."}}, status=409
         )
-    return JsonResponse(subject_series(run=run))
+    plots = RunStatistics.objects.filter(run=run).values_list("subject_plots", flat=True).first()
+    if not plots:
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "not_stored",
+                    "message": "This run finished before per-subject plots were stored with "
+                    "its statistics; run the design again to see them.",
+                }
+            },
+            status=404,
+        )
+    response = JsonResponse(plots)
+    response["Server-Timing"] = f"app;dur={1000 * (time.perf_counter() - started):.1f}"
+    return response
 
 
 @member_required
@@ -169,6 +185,17 @@ def bias(request: HttpRequest, pk: int) -> HttpResponse:
             },
         },
     )
+
+
+@member_required
+def subject_by_id(request: HttpRequest, pk: int, subject_id: str) -> HttpResponse:
+    """A subject of the run named as the plots name it (``SCA-000042``): on to its viewer."""
+    run = _run(request, pk)
+    subject = get_object_or_404(
+        subject_list(organisation=request.membership.organisation).filter(run=run),
+        subject_id=subject_id,
+    )
+    return redirect("pages:viewer", pk=subject.pk)
 
 
 @member_required

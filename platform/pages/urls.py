@@ -24,6 +24,7 @@ urlpatterns = [
     path("runs/<int:pk>/dashboard/subgroup.json", run_views.dashboard_subgroup, name="subgroup"),
     path("runs/<int:pk>/bias/", run_views.bias, name="bias"),
     path("runs/<int:pk>/subjects/", run_views.subjects, name="subjects"),
+    path("runs/<int:pk>/subjects/<str:subject_id>/", run_views.subject_by_id, name="run-subject"),
     path("subjects/<int:pk>/", viewer_views.subject_viewer, name="viewer"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("exports/", export_views.exports_index, name="exports"),

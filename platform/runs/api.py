@@ -1,8 +1,9 @@
 """Runs (launch, status with progress, cancel, statistics, comparison) and their subjects."""
 
 import django_filters
+from django import forms
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -14,8 +15,18 @@ from accounts.api_support import OrganisationScopedMixin, service_errors
 from trials.models import CohortSpec
 from trials.selectors import spec_list
 
+from .api_cache import cached_json_response, run_cache_version
 from .models import Assessment, RunStatistics, RunStatus, SimulationRun, Subject
-from .selectors import run_list, subject_list, subjects_frame
+from .selectors import (
+    run_cache_row,
+    run_detail,
+    run_list,
+    run_subject_list,
+    subject_dicts,
+    subject_list,
+    subject_rows,
+    subjects_frame,
+)
 from .services import SUBJECT_COLUMNS, run_cancel, run_launch
 from .statistics import compare_cohorts
 
@@ -88,6 +99,15 @@ class RunViewSet(
     def get_queryset(self):  # noqa: ANN201
         return run_list(organisation=self.organisation)
 
+    def get_object(self) -> SimulationRun:
+        """The organisation's run by id (404 otherwise), in one query: without the list's
+        filters and without the spec's JSON, which no detail answer shows."""
+        run = run_detail(organisation=self.organisation, run_id=self.kwargs["pk"])
+        if run is None:
+            raise NotFound("No run with this id in your organisation.")
+        self.check_object_permissions(self.request, run)
+        return run
+
     @extend_schema(request=RunLaunchSerializer, responses={201: RunSerializer})
     def create(self, request: Request) -> Response:
         """Launch a run of a spec version (which becomes frozen); chunks queue after commit."""
@@ -101,6 +121,19 @@ class RunViewSet(
                 client=self.client,
             )
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        """Status and progress; a succeeded run's answer comes from the cache (with an ETag)."""
+        run = self.get_object()
+        return cached_json_response(
+            self,
+            request,
+            scope="run",
+            organisation_id=run.organisation_id,
+            run_id=run.pk,
+            version=run_cache_version(status=run.status, finished_at=run.finished_at),
+            build=lambda: RunSerializer(run).data,
+        )
 
     @extend_schema(request=ReasonSerializer, responses={200: RunSerializer})
     @action(detail=True, methods=["post"])
@@ -122,10 +155,22 @@ class RunViewSet(
     def statistics(self, request: Request, pk: str | None = None) -> Response:
         """Table 1, Kaplan-Meier, response, trajectories, bias and subgroups (once succeeded)."""
         run = self.get_object()
-        stats = RunStatistics.objects.filter(run=run).values("data", "computed_at").first()
-        if stats is None:
-            raise NotFound(f"The run is {run.status}: statistics exist once it has succeeded.")
-        return Response({"run": run.pk, "computed_at": stats["computed_at"], **stats["data"]})
+
+        def build() -> dict:
+            stats = RunStatistics.objects.filter(run=run).values("data", "computed_at").first()
+            if stats is None:
+                raise NotFound(f"The run is {run.status}: statistics exist once it has succeeded.")
+            return {"run": run.pk, "computed_at": stats["computed_at"], **stats["data"]}
+
+        return cached_json_response(
+            self,
+            request,
+            scope="statistics",
+            organisation_id=run.organisation_id,
+            run_id=run.pk,
+            version=run_cache_version(status=run.status, finished_at=run.finished_at),
+            build=build,
+        )
 
     @extend_schema(
         parameters=[
@@ -187,9 +232,17 @@ class SubjectDetailSerializer(SubjectSerializer):
         fields = (*SubjectSerializer.Meta.fields, "visits")
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
 class SubjectFilter(django_filters.FilterSet):
     """Every covariate and outcome: exact values, and ranges for the numeric ones."""
 
+    # By id, not a ModelChoiceFilter: no query to validate it (the queryset is already scoped
+    # to the organisation, so another organisation's run id simply matches nothing).
+    run = IdFilter(field_name="run_id")
     subject_id = django_filters.CharFilter()
     age_min = django_filters.NumberFilter(field_name="age", lookup_expr="gte")
     age_max = django_filters.NumberFilter(field_name="age", lookup_expr="lte")
@@ -232,11 +285,41 @@ class SubjectViewSet(
     def get_serializer_class(self):  # noqa: ANN201
         return SubjectDetailSerializer if self.action == "retrieve" else SubjectSerializer
 
+    #: Set by `list` once ``?run=`` named one of the organisation's runs: the queryset is then
+    #: that run's subjects (no join to check the organisation again).
+    _run_id: int | None = None
+
     def get_queryset(self):  # noqa: ANN201
+        if self._run_id is not None:
+            return run_subject_list(run_id=self._run_id)
         queryset = subject_list(organisation=self.organisation)
         if self.action == "retrieve":
             queryset = queryset.prefetch_related("assessments")
         return queryset
+
+    def list(self, request: Request) -> Response:
+        """A page of subjects. Filtered to one succeeded run, the page comes from the cache."""
+        organisation = self.organisation
+        row = run_cache_row(organisation=organisation, run_id=request.query_params.get("run"))
+        self._run_id = row["id"] if row else None
+        return cached_json_response(
+            self,
+            request,
+            scope="subjects",
+            organisation_id=organisation.pk,
+            run_id=row["id"] if row else 0,
+            version=run_cache_version(status=row["status"], finished_at=row["finished_at"])
+            if row
+            else None,
+            build=self._page,
+        )
+
+    def _page(self) -> dict:
+        """What ListModelMixin answers, serialised from `values()` rows (same JSON, without
+        a model instance and serializer fields per subject)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(subject_rows(queryset))
+        return self.get_paginated_response(subject_dicts(page)).data
 
     @extend_schema(responses=AssessmentSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)

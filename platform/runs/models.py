@@ -3,6 +3,7 @@
 A run is split into chunks of consecutive subject indices; each chunk is one Celery task. The
 simulation draws subject i from its own random stream, so a re-delivered chunk recomputes the
 same rows and its write (delete-then-insert of its index range) replaces, never duplicates.
+A chunk's worker writes a heartbeat; one silent for too long is re-dispatched (tasks.py).
 """
 
 from django.conf import settings
@@ -104,13 +105,25 @@ class RunChunk(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     compute_s = models.FloatField(null=True, blank=True)
-    worker = models.CharField(max_length=200, blank=True, help_text="Last worker that took it")
+    worker = models.CharField(
+        max_length=200, blank=True, help_text="Worker (node/pid) computing it, or that last did"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last sign of life of its worker (start, then each subject); none while queued",
+    )
+    requeues = models.PositiveIntegerField(
+        default=0, help_text="Times it was re-dispatched because its worker fell silent"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "index"]
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="chunk_unique")]
+        # The stalled-chunk sweep: pending chunks whose heartbeat is old.
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="chunk_stall_idx")]
 
     def __str__(self) -> str:
         return f"chunk {self.index} of run {self.run_id}"

@@ -5,9 +5,11 @@ after the launching transaction commits.
 """
 
 import json
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from .models import (
 )
 
 BULK_BATCH_SIZE = 2000
+logger = logging.getLogger(__name__)
 
 
 # --- Launch and cancel --------------------------------------------------------------------------
@@ -197,11 +200,169 @@ def run_fail(*, run_id: int, reason: str) -> None:
 
 
 def chunk_mark_started(*, chunk_id: int, worker: str) -> None:
-    RunChunk.objects.filter(pk=chunk_id).update(worker=worker[:200], started_at=timezone.now())
+    now = timezone.now()
+    RunChunk.objects.filter(pk=chunk_id).update(
+        worker=worker[:200], started_at=now, heartbeat_at=now
+    )
+
+
+class ChunkClaim:
+    """What `chunk_claim` found (the task returns it as its result)."""
+
+    CLAIMED = "claimed"
+    GONE = "gone"
+    ALREADY_DONE = "already-done"
+    RUNNING_ELSEWHERE = "running-elsewhere"
+
+
+def chunk_claim(*, chunk_id: int, worker: str, stall_s: float) -> str:
+    """Take a chunk for ``worker`` unless it is done or another worker is alive on it.
+
+    "Alive" means a heartbeat younger than ``stall_s`` from another worker: a duplicate
+    delivery (the broker's, or a requeue racing a worker that was only slow) then does nothing,
+    and should that worker die after all, the stalled-chunk sweep re-dispatches the chunk.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        chunk = RunChunk.objects.select_for_update().filter(pk=chunk_id).first()
+        if chunk is None:
+            return ChunkClaim.GONE
+        if chunk.status == ChunkStatus.DONE:
+            return ChunkClaim.ALREADY_DONE
+        alive = (
+            chunk.heartbeat_at is not None and (now - chunk.heartbeat_at).total_seconds() < stall_s
+        )
+        if alive and chunk.worker != worker:
+            return ChunkClaim.RUNNING_ELSEWHERE
+        chunk.worker, chunk.started_at, chunk.heartbeat_at = worker[:200], now, now
+        chunk.save(update_fields=["worker", "started_at", "heartbeat_at"])
+    return ChunkClaim.CLAIMED
+
+
+def chunk_heartbeat(*, chunk_id: int, worker: str) -> None:
+    """The worker computing a pending chunk is alive (called after each subject)."""
+    RunChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
+        heartbeat_at=timezone.now(), worker=worker[:200]
+    )
 
 
 def chunk_record_error(*, chunk_id: int, error: str) -> None:
-    RunChunk.objects.filter(pk=chunk_id).update(error=error[:4000])
+    """Keep the reason; clear the heartbeat so that the retry (maybe on another worker
+    process) may claim the chunk at once."""
+    RunChunk.objects.filter(pk=chunk_id).update(error=error[:4000], heartbeat_at=None)
+
+
+def chunks_requeue_stalled(*, stall_s: float, max_requeues: int) -> list[int]:
+    """Re-dispatch the pending chunks of running runs whose worker has been silent for
+    ``stall_s`` (it died: SIGKILL, machine lost). Returns their ids.
+
+    Each requeue clears the chunk's worker and heartbeat (so the next sweep leaves the queued
+    copy alone), counts it in ``requeues``, logs it and writes an audit event, in one
+    transaction; the task goes out after commit. A chunk that stalled ``max_requeues`` times
+    fails its run instead, with the reason. Chunks locked by another sweep are skipped.
+    """
+    from .tasks import simulate_chunk
+
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=stall_s)
+    candidates = list(
+        RunChunk.objects.filter(
+            status=ChunkStatus.PENDING,
+            heartbeat_at__lt=cutoff,
+            run__status=RunStatus.RUNNING,
+        ).values_list("pk", flat=True)
+    )
+    requeued: list[int] = []
+    failures: list[tuple[int, str]] = []
+    for chunk_id in candidates:
+        with transaction.atomic():
+            chunk = (
+                RunChunk.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("run__organisation")
+                .filter(
+                    pk=chunk_id,
+                    status=ChunkStatus.PENDING,
+                    heartbeat_at__lt=cutoff,
+                    run__status=RunStatus.RUNNING,
+                )
+                .first()
+            )
+            if chunk is None:
+                continue
+            silent_s = (now - chunk.heartbeat_at).total_seconds()
+            what = (
+                f"chunk {chunk.index} (subjects {chunk.first_index}-"
+                f"{chunk.first_index + chunk.count - 1}) of run {chunk.run_id}"
+            )
+            if chunk.requeues >= max_requeues:
+                RunChunk.objects.filter(pk=chunk.pk).update(status=ChunkStatus.FAILED)
+                failures.append(
+                    (
+                        chunk.run_id,
+                        f"{what} stalled {chunk.requeues + 1} times (its worker went silent "
+                        f"for {stall_s:g} s; last: {chunk.worker})",
+                    )
+                )
+                continue
+            before = {
+                "worker": chunk.worker,
+                "heartbeat_at": chunk.heartbeat_at.isoformat(),
+                "requeues": chunk.requeues,
+            }
+            chunk.worker, chunk.started_at, chunk.heartbeat_at = "", None, None
+            chunk.requeues += 1
+            chunk.save(update_fields=["worker", "started_at", "heartbeat_at", "requeues"])
+            reason = (
+                f"{what}: no heartbeat from worker {before['worker']} for {silent_s:.0f} s "
+                f"(limit {stall_s:g} s); re-dispatched"
+            )
+            audit_record(
+                organisation=chunk.run.organisation,
+                actor=None,
+                action=Action.UPDATE,
+                target=chunk,
+                before=before,
+                after={"worker": "", "heartbeat_at": None, "requeues": chunk.requeues},
+                reason=reason,
+            )
+            logger.warning("%s", reason)
+            simulate_chunk.delay_on_commit(chunk.pk)
+            requeued.append(chunk.pk)
+    for run_id, reason in failures:
+        logger.error("run %s: %s", run_id, reason)
+        run_fail(run_id=run_id, reason=reason)
+    return requeued
+
+
+def runs_refinalise_stalled(*, stall_s: float) -> list[int]:
+    """Re-dispatch `finalise_run` for running runs whose chunks are all stored but which have
+    had no statistics for ``stall_s`` since their last chunk finished (the worker computing
+    them died). Returns the run ids.
+
+    Finalising is idempotent (`run_complete` acts once), so a duplicate finalise of a run whose
+    statistics are merely slow costs time, never correctness.
+    """
+    from django.db.models import F, Max
+
+    from .tasks import finalise_run
+
+    cutoff = timezone.now() - timedelta(seconds=stall_s)
+    run_ids = list(
+        SimulationRun.objects.filter(
+            status=RunStatus.RUNNING, chunks_done=F("chunks_total"), statistics__isnull=True
+        )
+        .annotate(last_chunk_at=Max("chunks__finished_at"))
+        .filter(last_chunk_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+    for run_id in run_ids:
+        logger.warning(
+            "run %s: all chunks stored but no statistics for %g s; finalise re-dispatched",
+            run_id,
+            stall_s,
+        )
+        transaction.on_commit(lambda run_id=run_id: finalise_run.delay(run_id))
+    return run_ids
 
 
 @dataclass(frozen=True)
@@ -259,14 +420,26 @@ def chunk_store(
     return ChunkOutcome(stored=True, run_complete=complete)
 
 
-def run_complete(*, run_id: int, statistics: dict[str, Any], compute_s: float) -> bool:
-    """Store the run's statistics and mark it succeeded (once; later calls change nothing)."""
+def run_complete(
+    *,
+    run_id: int,
+    statistics: dict[str, Any],
+    compute_s: float,
+    subject_plots: dict[str, Any] | None = None,
+) -> bool:
+    """Store the run's statistics (and per-subject plot series) and mark it succeeded (once;
+    later calls change nothing)."""
     with transaction.atomic():
         run = SimulationRun.objects.select_for_update().select_related("spec").get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.chunks_done != run.chunks_total:
             return False
         RunStatistics.objects.update_or_create(
-            run=run, defaults={"data": statistics, "compute_s": compute_s}
+            run=run,
+            defaults={
+                "data": statistics,
+                "subject_plots": subject_plots or {},
+                "compute_s": compute_s,
+            },
         )
         before = run.audit_state()
         run.status = RunStatus.SUCCEEDED
@@ -416,7 +589,7 @@ def run_execute_inline(*, run_id: int) -> SimulationRun:
     --inline`): the same code path as the workers, without a broker."""
     import time
 
-    from .statistics import compute_run_statistics
+    from .statistics import compute_run_statistics_and_plots
     from .tasks import compute_chunk
 
     for chunk in RunChunk.objects.filter(run_id=run_id).exclude(status=ChunkStatus.DONE):
@@ -424,10 +597,20 @@ def run_execute_inline(*, run_id: int) -> SimulationRun:
             break
         chunk_mark_started(chunk_id=chunk.pk, worker="inline")
         run = SimulationRun.objects.select_related("spec").get(pk=run_id)
-        chunk_store(chunk_id=chunk.pk, finalise=False, **compute_chunk(run=run, chunk=chunk))
+        computed = compute_chunk(
+            run=run,
+            chunk=chunk,
+            heartbeat=lambda chunk_id=chunk.pk: chunk_heartbeat(chunk_id=chunk_id, worker="inline"),
+        )
+        chunk_store(chunk_id=chunk.pk, finalise=False, **computed)
     run = SimulationRun.objects.select_related("spec").get(pk=run_id)
     if run.status == RunStatus.RUNNING and run.chunks_done == run.chunks_total:
         started = time.perf_counter()
-        statistics = compute_run_statistics(run=run)
-        run_complete(run_id=run_id, statistics=statistics, compute_s=time.perf_counter() - started)
+        statistics, subject_plots = compute_run_statistics_and_plots(run=run)
+        run_complete(
+            run_id=run_id,
+            statistics=statistics,
+            subject_plots=subject_plots,
+            compute_s=time.perf_counter() - started,
+        )
     return SimulationRun.objects.get(pk=run_id)

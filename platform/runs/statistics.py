@@ -3,6 +3,10 @@
 Sections: Table 1 of baseline characteristics; Kaplan-Meier OS and PFS with 95% CIs and
 numbers at risk; objective response; tumour-volume trajectories; the bias breakdown against the
 spec's target population (standardised mean differences); outcome medians by subgroup.
+
+Beside them, the per-subject series of the dashboard's waterfall, swimmer and tumour-volume
+plots (`subject_plots`), stored apart (``RunStatistics.subject_plots``) so that pages showing
+only the summary never load them.
 """
 
 import math
@@ -372,10 +376,15 @@ def cohort_statistics(
     }
 
 
-def compute_run_statistics(*, run: Any) -> dict[str, Any]:
+def compute_run_statistics_and_plots(*, run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The statistics and the per-subject plot series of a run, from one read of its rows."""
     from .selectors import assessments_frame, subjects_frame
 
-    return cohort_statistics(subjects_frame(run=run), assessments_frame(run=run), run.spec.data)
+    subjects, assessments = subjects_frame(run=run), assessments_frame(run=run)
+    return (
+        cohort_statistics(subjects, assessments, run.spec.data),
+        subject_plots(subjects, assessments),
+    )
 
 
 def compare_cohorts(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, Any]:
@@ -403,3 +412,118 @@ def compare_cohorts(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, Any]:
         "b": _finite((b["sex"] == "M").mean()),
     }
     return out
+
+
+# --- Per-subject plot series ----------------------------------------------------------------------
+
+#: Bars of the waterfall: more than a plot has pixels across would add nothing to its shape.
+WATERFALL_MAX_SUBJECTS = 2000
+#: Rows of the swimmer plot: each subject is a labelled row, so a few dozen stay readable.
+SWIMMER_MAX_SUBJECTS = 50
+#: Lines of the tumour-volume plot: beyond a couple of hundred the lines merge into one band.
+SPAGHETTI_MAX_SUBJECTS = 200
+DAYS_PER_MONTH = 365.25 / 12  # Julian year, as the simulation converts days to months
+SUBJECT_PLOTS_FORMAT = 1
+
+
+def evenly_spaced(n: int, k: int) -> np.ndarray:
+    """``k`` of the positions ``0..n-1``, evenly spaced, first and last included (all when
+    ``n <= k``). Taken from a ranking, the sample keeps the distribution's quantiles."""
+    if n <= k:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(int))
+
+
+def _rounded(values: Any, digits: int) -> list[float | None]:
+    array = np.asarray(values, dtype=float).round(digits)
+    return [float(v) if math.isfinite(v) else None for v in array]
+
+
+def _responses(values: pd.Series) -> list[str]:
+    return [value if isinstance(value, str) and value else "NE" for value in values]
+
+
+def _sampling(shown: int, total: int, ranked_by: str) -> dict[str, Any]:
+    return {"shown": shown, "of": total, "ranked_by": ranked_by}
+
+
+def subject_plots(subjects: pd.DataFrame, assessments: pd.DataFrame) -> dict[str, Any]:
+    """Columnar, rounded series of the waterfall, swimmer and tumour-volume (spaghetti) plots.
+
+    Each plot holds at most its ``*_MAX_SUBJECTS``; a larger cohort is sampled
+    deterministically at evenly spaced ranks (`evenly_spaced`): the waterfall by best SPD
+    change (so the sampled bars trace the whole cohort's curve), the swimmer by overall
+    survival (short to long), the volume lines by subject index (the simulation draws every
+    subject from its own stream, so any index set is an unbiased sample). ``sampling`` says how
+    many were shown of how many. Subjects are named by ``subject_id`` only (no database key),
+    so the series are a function of the cohort alone: same frames, same bytes.
+    """
+    subjects = subjects.sort_values("subject_index", kind="stable").reset_index(drop=True)
+    index_of = dict(zip(subjects["subject_id"], subjects["subject_index"], strict=True))
+    visits = (
+        assessments.assign(_index=assessments["subject_id"].map(index_of))
+        .sort_values(["_index", "visit"], kind="stable")
+        .reset_index(drop=True)
+    )
+    is_baseline = ~visits["subject_id"].duplicated()
+
+    # Waterfall: best (lowest) SPD after baseline, as a change from a measurable baseline.
+    baseline_spd = visits.loc[is_baseline].set_index("subject_id")["spd_mm2"]
+    best_spd = visits.loc[~is_baseline].groupby("subject_id", sort=False)["spd_mm2"].min()
+    change = pd.DataFrame({"baseline": baseline_spd, "best": best_spd}).dropna()
+    change = change[change["baseline"] > 0]
+    waterfall = subjects.set_index("subject_id").loc[
+        change.index, ["subject_index", "best_response"]
+    ]
+    waterfall = waterfall.assign(
+        change=(100 * (change["best"] - change["baseline"]) / change["baseline"]).round(1)
+    ).reset_index()
+    waterfall = waterfall.sort_values(["change", "subject_index"], ascending=[False, True])
+    waterfall = waterfall.iloc[evenly_spaced(len(waterfall), WATERFALL_MAX_SUBJECTS)]
+
+    # Swimmer: time on study, progression, death or censoring, and objective responses.
+    swimmer = subjects.sort_values(["os_months", "subject_index"], kind="stable")
+    swimmer = swimmer.iloc[evenly_spaced(len(swimmer), SWIMMER_MAX_SUBJECTS)]
+    responded = visits[visits["response"].isin(OBJECTIVE_RESPONSES)]
+    response_days = responded.groupby("subject_id", sort=False)["day"].apply(list)
+
+    # Spaghetti: tumour core (enhancing + necrosis) at each visit.
+    spaghetti = subjects.iloc[evenly_spaced(len(subjects), SPAGHETTI_MAX_SUBJECTS)]
+    chosen = visits[visits["subject_id"].isin(set(spaghetti["subject_id"]))]
+    by_subject = {sid: rows for sid, rows in chosen.groupby("subject_id", sort=False)}
+    spaghetti = spaghetti[spaghetti["subject_id"].isin(by_subject.keys())]
+
+    def ids(frame: pd.DataFrame) -> dict[str, list[str]]:
+        return {"subject_id": [str(s) for s in frame["subject_id"]]}
+
+    return {
+        "format": SUBJECT_PLOTS_FORMAT,
+        "waterfall": {
+            **ids(waterfall),
+            "best_change_percent": _rounded(waterfall["change"], 1),
+            "best_response": _responses(waterfall["best_response"]),
+            "sampling": _sampling(len(waterfall), len(change), "best SPD change"),
+        },
+        "swimmer": {
+            **ids(swimmer),
+            "os_months": _rounded(swimmer["os_months"], 2),
+            "os_event": [int(bool(e)) for e in swimmer["os_event"]],
+            "pfs_months": _rounded(swimmer["pfs_months"], 2),
+            "pfs_event": [int(bool(e)) for e in swimmer["pfs_event"]],
+            "best_response": _responses(swimmer["best_response"]),
+            "response_months": [
+                _rounded(np.asarray(response_days.get(sid, []), dtype=float) / DAYS_PER_MONTH, 2)
+                for sid in swimmer["subject_id"]
+            ],
+            "sampling": _sampling(len(swimmer), len(subjects), "overall survival"),
+        },
+        "spaghetti": {
+            **ids(spaghetti),
+            "day": [[int(d) for d in by_subject[sid]["day"]] for sid in spaghetti["subject_id"]],
+            "tumour_ml": [
+                _rounded(by_subject[sid]["enhancing_ml"] + by_subject[sid]["necrosis_ml"], 1)
+                for sid in spaghetti["subject_id"]
+            ],
+            "sampling": _sampling(len(spaghetti), len(subjects), "subject index"),
+        },
+    }

@@ -1,13 +1,18 @@
 """API benchmark: store a 10,000-subject run (10 visits each), then load-test the API.
 
-    DATABASE_URL=postgres://USER@127.0.0.1:5432/sca_dev python tests/benchmarks/bench_api.py
+    DATABASE_URL=postgres://USER@127.0.0.1:5432/sca_dev \
+    SCA_API_CACHE_URL=redis://127.0.0.1:6379/5 python tests/benchmarks/bench_api.py
 
 Works on a throw-away test database (``test_<name>``, created and dropped here). Prints:
 - storing 10,000 subjects + 100,000 assessments: COPY (PostgreSQL default) vs batched
   bulk_create (the baseline, same process), and the statistics computation time;
+- one client in process: mean time and queries per request, from the response cache (the run
+  is succeeded) and uncached (cache off);
 - p50/p95 latency and requests/s at 20 concurrent keep-alive clients over loopback against
   gunicorn, for the subject list, run status and statistics endpoints, with `/api/v1/me/`
-  (authentication + one query) as the baseline measured in the same run.
+  (authentication + one query) as the baseline measured in the same run: first as deployed
+  (response cache on: ``SCA_API_CACHE_URL``, else files in a temporary folder, the embedded
+  default), then with the cache off (``dummy://``), which is what a run still running costs.
 Targets (issue 5): storing <= 20 s; p95 <= 150 ms at 20 clients.
 """
 
@@ -17,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,7 +36,10 @@ VISITS = 10
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "20"))
 REQUESTS_PER_CLIENT = int(os.environ.get("BENCH_REQUESTS_PER_CLIENT", "40"))
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
-GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
+# One gunicorn process per core, threads for the waits on PostgreSQL and the cache: on the
+# 2-core machine 2 x 8 gave a p95 about half that of 4 x 4 (docs/platform.md#benchmark).
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str(os.cpu_count() or 2)))
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
 TARGET_STORE_S = 20.0
 TARGET_P95_MS = 150.0
 
@@ -99,6 +108,7 @@ def store(run, subjects, assessments, method: str) -> float:  # noqa: ANN001
 def load(path: str, token: str) -> dict:
     latencies_ms: list[float] = []
     errors: list[str] = []
+    hits: list[bool] = []
     lock = threading.Lock()
     barrier = threading.Barrier(CLIENTS)
 
@@ -113,8 +123,9 @@ def load(path: str, token: str) -> dict:
             response = connection.getresponse()
             response.read()
             mine.append((time.perf_counter() - started) * 1000)
-            if response.status != 200:
-                with lock:
+            with lock:
+                hits.append(response.getheader("X-Cache") == "hit")
+                if response.status != 200:
                     errors.append(str(response.status))
         connection.close()
         with lock:
@@ -134,28 +145,42 @@ def load(path: str, token: str) -> dict:
         "p50_ms": statistics.median(latencies_ms),
         "p95_ms": latencies_ms[int(0.95 * (len(latencies_ms) - 1))],
         "req_per_s": len(latencies_ms) / wall_s,
+        "cache_hits": sum(hits) / len(hits),
     }
 
 
 def serial_profile(endpoints: dict[str, str], token: str, repeats: int = 20) -> dict:
-    """One client, in process (no network, no contention from other clients): the floor."""
+    """One client, in process (no network, no contention from other clients): the floor,
+    from the response cache and with the cache off."""
     from django.db import connection, reset_queries
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
-    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT="application/json")
+    caches_off = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "api": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
     print(f"\none client, in process (Django test client), mean of {repeats} requests:")
+    print(f"  {'endpoint':28s} {'cached':>9s} {'queries':>8s} {'uncached':>9s} {'queries':>8s}")
     out = {}
     for name, path in endpoints.items():
-        client.get(path)
-        reset_queries()
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            for _ in range(repeats):
-                assert client.get(path).status_code == 200
-            mean_ms = (time.perf_counter() - started) * 1000 / repeats
-        out[name] = {"mean_ms": round(mean_ms, 2), "queries": len(queries) // repeats}
-        print(f"  {name:28s} {mean_ms:7.1f} ms  {len(queries) // repeats} queries")
+        figures = {}
+        for label, overrides in (("cached", {}), ("uncached", {"CACHES": caches_off})):
+            with override_settings(**overrides):
+                client.get(path)
+                reset_queries()
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    for _ in range(repeats):
+                        assert client.get(path).status_code == 200
+                    mean_ms = (time.perf_counter() - started) * 1000 / repeats
+            figures[label] = {"mean_ms": round(mean_ms, 2), "queries": len(queries) // repeats}
+        out[name] = figures
+        print(
+            f"  {name:28s} {figures['cached']['mean_ms']:6.1f} ms {figures['cached']['queries']:8d}"
+            f" {figures['uncached']['mean_ms']:6.1f} ms {figures['uncached']['queries']:8d}"
+        )
     return out
 
 
@@ -174,6 +199,66 @@ def wait_for_server(process: subprocess.Popen) -> None:
     raise TimeoutError("gunicorn did not start")
 
 
+def serve(test_db: str, cache_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "SCA_TEST_DB_NAME": str(test_db),
+        "SCA_API_CACHE_URL": cache_url,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "platform"), str(REPO_ROOT)]),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--threads",
+            str(GUNICORN_THREADS),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    wait_for_server(server)
+    return server
+
+
+def load_all(endpoints: dict[str, str], token: str, phase: str, cache_url: str) -> dict:
+    for path in endpoints.values():  # warm each gunicorn worker's connection and caches
+        load(path, token)
+    print(
+        f"\n{phase} (api cache {cache_url.split('://')[0]}): {CLIENTS} concurrent clients x "
+        f"{REQUESTS_PER_CLIENT} requests, gunicorn {GUNICORN_WORKERS} workers x "
+        f"{GUNICORN_THREADS} threads, loopback; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'endpoint':28s} {'p50 ms':>8s} {'p95 ms':>8s} {'req/s':>8s} {'p95/base':>9s} "
+        f"{'hits':>5s}"
+    )
+    baseline_p95 = None
+    measured = {}
+    for name, path in endpoints.items():
+        figures = load(path, token)
+        measured[name] = {k: round(v, 2) for k, v in figures.items()}
+        baseline_p95 = baseline_p95 or figures["p95_ms"]
+        flag = "" if figures["p95_ms"] <= TARGET_P95_MS else "  (above 150 ms target)"
+        print(
+            f"{name:28s} {figures['p50_ms']:8.1f} {figures['p95_ms']:8.1f} "
+            f"{figures['req_per_s']:8.1f} {figures['p95_ms'] / baseline_p95:8.2f}x "
+            f"{figures['cache_hits']:5.0%}"
+            f"{' errors=' + str(figures['errors']) if figures['errors'] else ''}{flag}"
+        )
+    return measured
+
+
 def main() -> None:
     import django
 
@@ -184,7 +269,7 @@ def main() -> None:
     from accounts.services import member_create, organisation_create
     from runs.models import SimulationRun
     from runs.services import run_complete, run_launch
-    from runs.statistics import compute_run_statistics
+    from runs.statistics import compute_run_statistics_and_plots
     from trials.services import spec_create, trial_create
 
     vendor = connection.vendor
@@ -233,9 +318,11 @@ def main() -> None:
             status="running", chunks_done=run.chunks_total
         )
         started = time.perf_counter()
-        stats = compute_run_statistics(run=run)
+        stats, subject_plots = compute_run_statistics_and_plots(run=run)
         stats_s = time.perf_counter() - started
-        run_complete(run_id=run.pk, statistics=stats, compute_s=stats_s)
+        run_complete(
+            run_id=run.pk, statistics=stats, subject_plots=subject_plots, compute_s=stats_s
+        )
         print(f"statistics of the run (computed once): {stats_s:6.2f} s")
         results["statistics_compute_s"] = round(stats_s, 3)
         token = Token.objects.create(user=user).key
@@ -250,53 +337,19 @@ def main() -> None:
         results["in_process_serial"] = serial_profile(endpoints, token)
         connection.close()
 
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "SCA_TEST_DB_NAME": str(test_db),
-            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "platform"), str(REPO_ROOT)]),
-        }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{PORT}",
-                "--workers",
-                str(GUNICORN_WORKERS),
-                "--threads",
-                "4",
-                "--worker-class",
-                "gthread",
-                "--log-level",
-                "warning",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-        )
-        wait_for_server(server)
-        for path in endpoints.values():  # warm each gunicorn worker's connection and caches
-            load(path, token)
-        print(
-            f"\n{CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests, gunicorn "
-            f"{GUNICORN_WORKERS} workers x 4 threads, loopback:"
-        )
-        print(f"{'endpoint':28s} {'p50 ms':>8s} {'p95 ms':>8s} {'req/s':>8s} {'p95/base':>9s}")
-        baseline_p95 = None
-        measured = {}
-        for name, path in endpoints.items():
-            figures = load(path, token)
-            measured[name] = {k: round(v, 2) for k, v in figures.items()}
-            baseline_p95 = baseline_p95 or figures["p95_ms"]
-            flag = "" if figures["p95_ms"] <= TARGET_P95_MS else "  (above 150 ms target)"
-            print(
-                f"{name:28s} {figures['p50_ms']:8.1f} {figures['p95_ms']:8.1f} "
-                f"{figures['req_per_s']:8.1f} {figures['p95_ms'] / baseline_p95:8.2f}x"
-                f"{' errors=' + str(figures['errors']) if figures['errors'] else ''}{flag}"
-            )
-        results["endpoints"] = measured
+        cache_url = os.environ.get("SCA_API_CACHE_URL") or f"file://{tempfile.mkdtemp()}"
+        results["api_cache"] = cache_url.split("://")[0]
+        results["endpoints"] = {}
+        for phase, phase_cache_url in (("cached", cache_url), ("uncached", "dummy://")):
+            server = serve(test_db, phase_cache_url)
+            try:
+                results["endpoints"][phase] = load_all(endpoints, token, phase, phase_cache_url)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+                server = None
+        results["load"] = os.getloadavg()
+        print(f"\nload average (1, 5, 15 min) at the end: {results['load']}")
         print("\n" + json.dumps(results, sort_keys=True))
     finally:
         if server is not None:

@@ -26,7 +26,9 @@ def launch_and_wait(members) -> tuple:
 
     designer = members["designer"]
     trial = trial_create(
-        organisation=designer.membership.organisation, actor=designer, name="Audited control arm"
+        organisation=designer.memberships.get().organisation,
+        actor=designer,
+        name="Audited control arm",
     )
     spec = spec_create(trial=trial, actor=designer, data=COHORT, reason="First design")
     run = run_launch(spec=spec, actor=designer)

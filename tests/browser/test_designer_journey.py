@@ -47,7 +47,7 @@ def test_designer_designs_launches_and_reads_a_cohort(
 
     base = live_server.url
     trial = trial_create(
-        organisation=members["designer"].membership.organisation,
+        organisation=members["designer"].memberships.get().organisation,
         actor=members["designer"],
         name="GBM phase III control arm",
     )

@@ -12,7 +12,7 @@ def stored_run(members, **fields):  # noqa: ANN001, ANN003, ANN201
     from trials.services import spec_create, trial_create
 
     designer = members["designer"]
-    organisation = designer.membership.organisation
+    organisation = designer.memberships.get().organisation
     trial = trial_create(organisation=organisation, actor=designer, name="States")
     spec = spec_create(trial=trial, actor=designer, data=SPEC)
     return SimulationRun.objects.create(

@@ -159,7 +159,7 @@ def make_cohort_frames() -> Callable:
     return cohort_frames
 
 
-_STATISTICS_CACHE: dict[tuple, dict] = {}
+_STATISTICS_CACHE: dict[tuple, tuple[dict, dict]] = {}
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def stored_run_factory(members) -> Callable:
 
     from runs.models import ChunkStatus, RunStatus
     from runs.services import run_launch, subjects_store
-    from runs.statistics import compute_run_statistics
+    from runs.statistics import compute_run_statistics_and_plots
 
     def make(spec, *, size: int | None = None, seed: int = 0):  # noqa: ANN001, ANN202
         run = run_launch(spec=spec, actor=members["designer"])
@@ -184,8 +184,11 @@ def stored_run_factory(members) -> Callable:
 
         key = (len(subjects), seed, json.dumps(spec.data, sort_keys=True))
         if key not in _STATISTICS_CACHE:  # a pure function of the frames and spec: reuse it
-            _STATISTICS_CACHE[key] = compute_run_statistics(run=run)
-        run_complete(run_id=run.pk, statistics=_STATISTICS_CACHE[key], compute_s=0.0)
+            _STATISTICS_CACHE[key] = compute_run_statistics_and_plots(run=run)
+        statistics, subject_plots = _STATISTICS_CACHE[key]
+        run_complete(
+            run_id=run.pk, statistics=statistics, subject_plots=subject_plots, compute_s=0.0
+        )
         run.refresh_from_db()
         return run
 

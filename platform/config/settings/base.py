@@ -8,6 +8,7 @@ Embedded default (no environment at all): SQLite in WAL mode and a filesystem Ce
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # --- Paths -------------------------------------------------------------------------------------
 PLATFORM_DIR = Path(__file__).resolve().parents[2]
@@ -97,6 +98,39 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
+# --- Caches ------------------------------------------------------------------------------------
+# `default`: Django's per-process memory cache (login throttling). `api`: rendered responses of
+# succeeded runs (runs.api_cache), which every web process should share: Redis with
+# SCA_API_CACHE_URL=redis://host:6379/2 (production), else files under var/cache/api (the
+# embedded default); `locmem://` (one process) and `dummy://` (off) are accepted too.
+SCA_API_CACHE_TIMEOUT_S = env.int("SCA_API_CACHE_TIMEOUT_S", default=24 * 3600)
+
+
+def _api_cache(url: str) -> dict:
+    """The `api` cache's settings for a URL (see above)."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url == "locmem://":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"}
+    if url == "dummy://":
+        return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    if url.startswith("file://"):
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": url.removeprefix("file://"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    raise ImproperlyConfigured(
+        f"SCA_API_CACHE_URL={url!r}: expected redis://, rediss://, unix://, file:///path, "
+        "locmem:// or dummy://"
+    )
+
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": _api_cache(env.str("SCA_API_CACHE_URL", default=f"file://{VAR_DIR / 'cache' / 'api'}")),
+}
+
 # --- Auth --------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -158,8 +192,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _default_result_backend = f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
 else:
     # Longer than the longest task (the hard time limits below), so a running task is never
-    # redelivered to a second worker while the first one is still alive.
-    # (The fault-tolerance test shortens it for its own workers, to see a redelivery quickly.)
+    # redelivered to a second worker while the first one is still alive. A dead worker's
+    # chunk does not wait for it: see the stalled-chunk sweep (SCA_CHUNK_STALL_S) below.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("SCA_BROKER_VISIBILITY_TIMEOUT_S", default=4 * 3600)
     }
@@ -190,6 +224,8 @@ CELERY_TASK_ROUTES = {
     "runs.finalise_run": {"queue": "simulation"},
     "imaging.render_volume": {"queue": "render"},  # braing3n volumes go to the `braing3n` queue
     "exports.build_export": {"queue": "exports"},
+    # Never behind long chunks on `simulation`: the sweep is what rescues them.
+    "runs.requeue_stalled_chunks": {"queue": "default"},
 }
 # Time limits per queue (seconds, soft then hard); all stay below the broker visibility timeout.
 SCA_QUEUE_TIME_LIMITS_S = {
@@ -202,6 +238,27 @@ SCA_QUEUE_TIME_LIMITS_S = {
 SCA_RUN_CHUNK_SIZE = env.int("SCA_RUN_CHUNK_SIZE", default=25)
 SCA_RUN_MAX_SUBJECTS = env.int("SCA_RUN_MAX_SUBJECTS", default=100_000)
 SCA_CHUNK_MAX_RETRIES = 2
+# Stalled chunks: a chunk's worker writes a heartbeat at its start and after each subject. A
+# worker killed mid-chunk (SIGKILL, lost machine) leaves its message unacknowledged until the
+# visibility timeout (4 h); instead, Celery beat runs `runs.requeue_stalled_chunks` every
+# SCA_CHUNK_SWEEP_S, which re-dispatches (and audits) the pending chunks of running runs whose
+# heartbeat is older than SCA_CHUNK_STALL_S; after SCA_CHUNK_MAX_REQUEUES the run fails instead.
+# SCA_CHUNK_STALL_S must exceed the time of one subject (seconds at 2 mm).
+SCA_CHUNK_STALL_S = env.int("SCA_CHUNK_STALL_S", default=300)
+SCA_CHUNK_SWEEP_S = env.int("SCA_CHUNK_SWEEP_S", default=60)
+SCA_CHUNK_MAX_REQUEUES = env.int("SCA_CHUNK_MAX_REQUEUES", default=3)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stalled-chunks": {
+        "task": "runs.requeue_stalled_chunks",
+        "schedule": SCA_CHUNK_SWEEP_S,
+        # The beat's own setting travels with the task: whichever worker runs it applies it.
+        "kwargs": {"stall_s": SCA_CHUNK_STALL_S},
+        "options": {"expires": SCA_CHUNK_SWEEP_S},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "SCA_BEAT_SCHEDULE_FILE", default=str(VAR_DIR / "celerybeat-schedule")
+)
 
 # --- Compute devices ---------------------------------------------------------------------------
 SCA_DEVICE = env.str("SCA_DEVICE", default="cpu")  # cpu | cuda, for simulation and braing3n
@@ -213,7 +270,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.ScaAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

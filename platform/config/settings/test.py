@@ -5,7 +5,7 @@ database pytest-django created, not to the development one.
 """
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR, env
+from .base import CACHES, DATABASES, VAR_DIR, _api_cache, env
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"
@@ -19,3 +19,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 _worker_db_name = env.str("SCA_TEST_DB_NAME", default="")
 if _worker_db_name:
     DATABASES["default"]["NAME"] = _worker_db_name
+
+# The `api` response cache in this process's memory (tests clear it), unless one is configured
+# (the API benchmark serves through several gunicorn processes sharing Redis or files).
+if not env.str("SCA_API_CACHE_URL", default=""):
+    CACHES = {**CACHES, "api": _api_cache("locmem://")}

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runs', '0002_initial'),
+        ("runs", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='runstatistics',
-            name='subject_plots',
-            field=models.JSONField(blank=True, default=dict, help_text='Per-subject plot series (waterfall, swimmer, volume trajectories)'),
+            model_name="runstatistics",
+            name="subject_plots",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Per-subject plot series (waterfall, swimmer, volume trajectories)",
+            ),
         ),
     ]

@@ -212,3 +212,31 @@ def test_anonymous_and_memberless_users_are_refused(
     loner = django_user_model.objects.create_user("loner", password="loner-password")
     refused = _call(api_as(loner), endpoint, world)
     assert refused.status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
+def test_a_member_of_both_sees_each_organisation_only_from_within_it(
+    endpoint: Endpoint, world, foreign_designer, organisation, api_as
+):
+    """The rival's designer is also an auditor here: acting in Rival Pharma (the header) they
+    are a stranger to this organisation's objects; acting here they read and cannot write."""
+    from accounts.services import membership_set
+
+    membership_set(user=foreign_designer, organisation=organisation, role="auditor")
+    client = api_as(foreign_designer)
+    client.credentials(HTTP_X_ORGANISATION="rival-pharma")
+    response = _call(client, endpoint, world)
+    if endpoint.foreign == "404":
+        assert response.status_code == 404, response.content[:300]
+    elif endpoint.foreign == "hidden":
+        assert world[endpoint.hidden_id] not in _listed_ids(response)
+    elif endpoint.foreign == "400":
+        assert response.status_code == 400
+    else:
+        assert response.status_code == endpoint.ok
+    client.credentials(HTTP_X_ORGANISATION=organisation.slug)
+    here = _call(client, endpoint, world)
+    assert here.status_code == (403 if endpoint.kind == WRITE else endpoint.ok), here.content[:300]
+    if endpoint.foreign == "hidden":
+        assert world[endpoint.hidden_id] in _listed_ids(here)

@@ -3,7 +3,8 @@
 Issue 6 sets the bar: server time <= 300 ms for a 10,000-subject run (statistics precomputed).
 The figure is the view's own `Server-Timing` (the same header the browser test reads), the
 median of several requests after one warm-up; the machine is shared, so the bound is checked on
-the median, not on every request.
+the median, not on every request. The per-subject plot series the page fetches next are stored
+with the statistics too (sampled to a bounded size) and held to the same budget.
 """
 
 import re
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.django_db
 LARGE_RUN_SUBJECTS = 10_000
 SERVER_TIME_BUDGET_MS = 300  # issue 6, "Speed"
 REQUESTS = 7
+SERIES_MAX_BYTES = 2 * 1024 * 1024  # "a few MB at most" for 10,000 subjects, with room to spare
 
 
 @pytest.fixture
@@ -55,15 +57,20 @@ def test_dashboard_of_a_10000_subject_run_is_served_within_budget(
         assert response.status_code == 200
         server_ms.append(float(re.search(r"dur=([\d.]+)", response["Server-Timing"]).group(1)))
     median_server = statistics.median(server_ms)
-    started = time.perf_counter()
-    series = client.get(f"/runs/{run.pk}/dashboard/series.json")
-    series_ms = 1000 * (time.perf_counter() - started)
-    assert series.status_code == 200
+    series_ms = []
+    for _ in range(REQUESTS):
+        series = client.get(f"/runs/{run.pk}/dashboard/series.json")
+        assert series.status_code == 200
+        series_ms.append(float(re.search(r"dur=([\d.]+)", series["Server-Timing"]).group(1)))
+    median_series = statistics.median(series_ms)
     with capsys.disabled():
         print(
             f"\ndashboard, {LARGE_RUN_SUBJECTS} subjects: server median {median_server:.1f} ms "
             f"(min {min(server_ms):.1f}, max {max(server_ms):.1f}); client wall median "
             f"{statistics.median(wall_ms):.1f} ms; page {len(response.content) / 1024:.0f} KiB; "
-            f"per-subject series (fetched after the page) {series_ms:.0f} ms"
+            f"per-subject series (fetched after the page) server median {median_series:.1f} ms, "
+            f"{len(series.content) / 1024:.0f} KiB"
         )
     assert median_server <= SERVER_TIME_BUDGET_MS
+    assert median_series <= SERVER_TIME_BUDGET_MS
+    assert len(series.content) <= SERIES_MAX_BYTES

@@ -101,6 +101,8 @@ def test_another_organisations_objects_answer_404(foreign_designer, trial, store
         f"/runs/{stored_run.pk}/",
         f"/runs/{stored_run.pk}/dashboard/",
         f"/runs/{stored_run.pk}/bias/",
+        f"/runs/{stored_run.pk}/dashboard/series.json",
+        f"/runs/{stored_run.pk}/subjects/{subject.subject_id}/",
         f"/subjects/{subject.pk}/",
     ):
         assert client.get(url).status_code == 404, url
@@ -117,12 +119,30 @@ def test_dashboard_embeds_the_stored_statistics_and_reports_server_time(
     assert b'id="table-one"' in response.content
 
 
-def test_subject_series_feed_waterfall_swimmer_and_spaghetti(members, stored_run, client_as):
-    data = client_as(members["designer"]).get(f"/runs/{stored_run.pk}/dashboard/series.json").json()
-    assert len(data["swimmer"]) == stored_run.size
-    assert len(data["spaghetti"]) == stored_run.size
-    changes = [row["best_change_percent"] for row in data["waterfall"]]
+def test_subject_series_are_the_plots_stored_with_the_statistics(members, stored_run, client_as):
+    from runs.models import RunStatistics
+
+    client = client_as(members["designer"])
+    url = f"/runs/{stored_run.pk}/dashboard/series.json"
+    data = client.get(url).json()
+    assert data == stored_run.statistics.subject_plots
+    assert len(data["swimmer"]["subject_id"]) == len(data["spaghetti"]["subject_id"]) == 8
+    changes = data["waterfall"]["best_change_percent"]
     assert changes == sorted(changes, reverse=True)
+    # Served as stored, never recomputed: a changed row is what the page gets.
+    RunStatistics.objects.filter(run=stored_run).update(subject_plots={"format": 1, "marker": 1})
+    assert client.get(url).json() == {"format": 1, "marker": 1}
+    RunStatistics.objects.filter(run=stored_run).update(subject_plots={})
+    missing = client.get(url)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_stored"
+
+
+def test_plots_link_subjects_by_id_to_their_viewer(members, stored_run, client_as):
+    subject = stored_run.subjects.order_by("subject_index").first()
+    client = client_as(members["auditor"])
+    response = client.get(f"/runs/{stored_run.pk}/subjects/{subject.subject_id}/")
+    assert response.status_code == 302 and response["Location"] == f"/subjects/{subject.pk}/"
+    assert client.get(f"/runs/{stored_run.pk}/subjects/SCA-999999/").status_code == 404
 
 
 def test_bias_tab_lists_flagged_items_as_sentences(members, stored_run, client_as):

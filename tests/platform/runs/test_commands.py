@@ -77,15 +77,20 @@ def test_seed_demo_creates_a_login_per_role_and_a_completed_stupp_run(settings, 
     settings.MEDIA_ROOT = tmp_path
     code, out, _ = _call("seed_demo")
     assert code == 0, out
-    roles = dict(Membership.objects.values_list("user__username", "role"))
-    assert roles == {"demo": "designer", "demo-auditor": "auditor", "demo-admin": "admin"}
+    memberships = Membership.objects.values_list("organisation__slug", "user__username", "role")
+    assert set(memberships) == {
+        ("demo", "demo", "designer"),
+        ("demo", "demo-auditor", "auditor"),
+        ("demo", "demo-admin", "admin"),
+        ("demo-network", "demo-admin", "auditor"),
+    }
     assert authenticate(username="demo", password="demo-password") is not None
     run = SimulationRun.objects.get()
     assert run.status == "succeeded" and run.trial.name.startswith("Stupp")
     assert Subject.objects.filter(run=run).count() == run.size
     assert run.statistics.data["n_subjects"] == run.size
     again = _call("seed_demo")
-    assert again[0] == 0 and SimulationRun.objects.count() == 1 and Membership.objects.count() == 3
+    assert again[0] == 0 and SimulationRun.objects.count() == 1 and Membership.objects.count() == 4
 
 
 def test_worker_refuses_unknown_queues():

@@ -124,3 +124,120 @@ def test_the_full_set_and_a_comparison_of_two_runs(make_cohort_frames):
     comparison = compare_cohorts(subjects, other)
     assert 0 <= comparison["os"]["logrank_p"] <= 1
     assert comparison["os"]["a"]["median"] == stats["kaplan_meier"]["os"]["median"]
+
+
+# --- Per-subject plot series --------------------------------------------------------------------
+
+
+def _visits(rows: list[tuple]) -> pd.DataFrame:
+    columns = ["subject_id", "visit", "day", "enhancing_ml", "necrosis_ml", "edema_ml"]
+    columns += ["spd_mm2", "response"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_subject_plots_by_hand_on_a_tiny_cohort():
+    from runs.statistics import subject_plots
+
+    subjects = _cohort(2, 2)  # S0..S3, OS 1..4 months
+    assessments = _visits(
+        [
+            ("S0", 0, 0, 2.0, 1.0, 5.0, 400.0, ""),
+            ("S0", 1, 56, 1.0, 0.5, 4.0, 100.0, "PR"),  # -75 %
+            ("S0", 2, 112, 3.0, 1.0, 6.0, 500.0, "PD"),
+            ("S1", 0, 0, 1.0, 0.0, 3.0, 200.0, ""),
+            ("S1", 1, 56, 1.2, 0.0, 3.0, 260.0, "PD"),  # +30 %
+            ("S2", 0, 0, 0.0, 0.0, 1.0, 0.0, ""),  # no measurable baseline: not in the waterfall
+            ("S2", 1, 56, 0.5, 0.0, 1.0, 50.0, "NE"),
+            ("S3", 0, 0, 1.0, 1.0, 1.0, 300.0, ""),  # baseline only: not in the waterfall
+        ]
+    )
+    plots = subject_plots(subjects, assessments)
+    waterfall = plots["waterfall"]
+    assert waterfall["subject_id"] == ["S1", "S0"]
+    assert waterfall["best_change_percent"] == [30.0, -75.0]
+    assert waterfall["best_response"] == ["SD", "PR"]
+    assert waterfall["sampling"] == {"shown": 2, "of": 2, "ranked_by": "best SPD change"}
+    swimmer = plots["swimmer"]
+    assert swimmer["subject_id"] == ["S0", "S1", "S2", "S3"]  # by overall survival
+    assert swimmer["os_months"] == [1.0, 2.0, 3.0, 4.0] and swimmer["os_event"] == [1, 1, 1, 1]
+    assert swimmer["response_months"][0] == [round(56 / (365.25 / 12), 2)]
+    assert swimmer["response_months"][1:] == [[], [], []]
+    spaghetti = plots["spaghetti"]
+    assert spaghetti["subject_id"] == ["S0", "S1", "S2", "S3"]
+    assert spaghetti["day"][0] == [0, 56, 112] and spaghetti["tumour_ml"][0] == [3.0, 1.5, 4.0]
+    assert spaghetti["day"][3] == [0]
+
+
+def test_subject_plots_of_10000_subjects_are_sampled_small_and_deterministic(make_cohort_frames):
+    import json
+
+    import numpy as np
+
+    from runs.statistics import (
+        SPAGHETTI_MAX_SUBJECTS,
+        SWIMMER_MAX_SUBJECTS,
+        WATERFALL_MAX_SUBJECTS,
+        subject_plots,
+    )
+
+    subjects, assessments = make_cohort_frames(10_000, seed=3, visits=10)
+    plots = subject_plots(subjects, assessments)
+    encoded = json.dumps(plots, separators=(",", ":"))
+    assert len(encoded) < 1_000_000  # stored as JSON with the statistics: well under a few MB
+    assert encoded == json.dumps(
+        subject_plots(subjects.sample(frac=1, random_state=1), assessments.iloc[::-1]),
+        separators=(",", ":"),
+    ), "the same cohort in any row order gives the same bytes"
+    shown = {name: len(plots[name]["subject_id"]) for name in ("waterfall", "swimmer", "spaghetti")}
+    assert shown == {
+        "waterfall": WATERFALL_MAX_SUBJECTS,
+        "swimmer": SWIMMER_MAX_SUBJECTS,
+        "spaghetti": SPAGHETTI_MAX_SUBJECTS,
+    }
+    for name, plot in plots.items():
+        if isinstance(plot, dict):
+            lengths = {len(v) for k, v in plot.items() if isinstance(v, list)}
+            assert len(lengths) == 1, f"{name}: every column has one value per subject"
+            assert plot["sampling"]["of"] == 10_000
+    # Evenly spaced ranks keep the extremes and the quantiles of the whole cohort.
+    baseline = assessments[assessments["visit"] == 0].set_index("subject_id")["spd_mm2"]
+    best = assessments[assessments["visit"] > 0].groupby("subject_id")["spd_mm2"].min()
+    change = (100 * (best - baseline) / baseline).round(1)
+    sampled = np.array(plots["waterfall"]["best_change_percent"])
+    assert sampled[0] == change.max() and sampled[-1] == change.min()
+    assert abs(np.median(sampled) - change.median()) < 1.0
+    os_months = plots["swimmer"]["os_months"]
+    assert os_months[0] == round(subjects["os_months"].min(), 2)
+    assert os_months[-1] == round(subjects["os_months"].max(), 2)
+    assert plots["spaghetti"]["subject_id"][:2] == ["SCA-000001", "SCA-000051"]
+
+
+def test_evenly_spaced_positions():
+    from runs.statistics import evenly_spaced
+
+    assert evenly_spaced(3, 5).tolist() == [0, 1, 2]
+    assert evenly_spaced(11, 3).tolist() == [0, 5, 10]
+    assert len(evenly_spaced(10_000, 2000)) == 2000
+
+
+@pytest.mark.django_db
+def test_finishing_a_run_stores_the_plots_with_the_statistics(spec, members, make_cohort_frames):
+    from django.db import transaction
+
+    from runs.models import ChunkStatus, RunStatistics, RunStatus
+    from runs.services import run_launch, subjects_store
+    from runs.statistics import subject_plots
+    from runs.tasks import finalise_run
+
+    run = run_launch(spec=spec, actor=members["designer"])
+    subjects, assessments = make_cohort_frames(run.size, seed=5)
+    with transaction.atomic():
+        subjects_store(run=run, subjects=subjects, assessments=assessments)
+        run.chunks.update(status=ChunkStatus.DONE)
+        run.chunks_done, run.status = run.chunks_total, RunStatus.RUNNING
+        run.save()
+    assert finalise_run.apply(args=(run.pk,)).get() == "succeeded"
+    stored = RunStatistics.objects.get(run=run)
+    assert stored.subject_plots == subject_plots(subjects, assessments)
+    assert stored.data["n_subjects"] == run.size
+    assert "waterfall" not in stored.data, "the summary stays small; the series live apart"

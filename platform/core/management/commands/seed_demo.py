@@ -1,10 +1,11 @@
 """Demo data for `make run` (idempotent): an organisation, one login per role, and a Stupp
-control-arm trial with a completed small run. Refused under production settings.
+control-arm trial with a completed small run; a second organisation where demo-admin is an
+auditor, so the header's organisation switcher shows. Refused under production settings.
 
 Logins (documented demo passwords, for the embedded run only):
     demo / demo-password                  designer
     demo-auditor / demo-auditor-password  auditor (read-only)
-    demo-admin / demo-admin-password      organisation admin
+    demo-admin / demo-admin-password      organisation admin (and auditor of the second one)
 """
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.db import transaction
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login for the embedded run only
 DEMO_ORGANISATION = ("Demo Oncology", "demo")
+#: A second organisation, (name, slug, username, role): one user in two shows the switcher.
+DEMO_SECOND_ORGANISATION = ("Demo Neuro-Oncology Network", "demo-network", "demo-admin", "auditor")
 DEMO_USERS = (  # (username, password, role)
     (DEMO_USERNAME, DEMO_PASSWORD, "designer"),
     ("demo-auditor", "demo-auditor-password", "auditor"),
@@ -57,7 +60,7 @@ class Command(BaseCommand):
         name, slug = DEMO_ORGANISATION
         with transaction.atomic():
             organisation = Organisation.objects.filter(slug=slug).first() or organisation_create(
-                name=name, slug=slug
+                name=name, slug=slug, client=client
             )
         user_model = get_user_model()
         users = {}
@@ -74,6 +77,17 @@ class Command(BaseCommand):
                 membership_set(user=user, organisation=organisation, role=role, client=client)
             users[role] = user
             self.stdout.write(f"Demo login: {username} / {password} ({role})")
+        name, slug, username, role = DEMO_SECOND_ORGANISATION
+        with transaction.atomic():
+            second = Organisation.objects.filter(slug=slug).first() or organisation_create(
+                name=name, slug=slug, client=client
+            )
+        user = user_model.objects.get(username=username)
+        if not Membership.objects.filter(user=user, organisation=second, role=role).exists():
+            membership_set(user=user, organisation=second, role=role, client=client)
+        self.stdout.write(
+            f"Demo login: {username} is also {role} of {name!r} (switch in the header)"
+        )
 
         trial = Trial.objects.filter(organisation=organisation, name=DEMO_TRIAL).first()
         if trial is None:

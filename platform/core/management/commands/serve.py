@@ -13,7 +13,10 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 
 
 class Command(BaseCommand):
-    help = "Run the web server and a Celery worker next to it (the embedded `make run`)."
+    help = (
+        "Run the web server and a Celery worker (with beat: the stalled-chunk sweep) next to "
+        "it (the embedded `make run`)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--addrport", default="127.0.0.1:8000")
@@ -23,10 +26,11 @@ class Command(BaseCommand):
         log_path = settings.VAR_DIR / "worker.log"
         queues = settings.CELERY_TASK_QUEUES_CPU + settings.CELERY_TASK_QUEUES_GPU
         worker = start_worker(
-            queues, concurrency=concurrency, hostname="embedded@%h", log_path=log_path
+            queues, concurrency=concurrency, hostname="embedded@%h", log_path=log_path, beat=True
         )
         self.stdout.write(
-            f"Celery worker pid {worker.pid} on queues {','.join(queues)} (log: {log_path})\n"
+            f"Celery worker pid {worker.pid} on queues {','.join(queues)}, with beat "
+            f"(log: {log_path})\n"
             f"Open http://{addrport}/ and sign in (demo / demo-password). Ctrl-C stops both."
         )
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
