@@ -86,9 +86,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise InputProblem(["--device: cuda requested but no CUDA device is available"])
+    if args.backend == "numba" and args.device != "cpu":
+        raise InputProblem(["--backend: numba runs on the CPU only; use torch with --device cuda"])
     update, bar = _progress_bar(spec.size)
     try:
-        path = run_cohort(spec, out, device=args.device, workers=args.workers, progress=update)
+        path = run_cohort(
+            spec,
+            out,
+            device=args.device,
+            backend=args.backend,
+            workers=args.workers,
+            progress=update,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -119,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("spec", help="cohort spec JSON file")
     run.add_argument("--out", required=True, help="output directory (must not exist)")
     run.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    run.add_argument(
+        "--backend",
+        choices=["numba", "torch"],
+        default=None,
+        help="growth backend (default: numba on cpu, batched torch on cuda)",
+    )
     run.add_argument("--workers", type=int, default=1, help="worker processes")
     run.set_defaults(func=_cmd_run)
     calibrate = commands.add_parser("calibrate", help="reference cohorts vs published arms")

@@ -15,6 +15,7 @@ subject's result never depends on which other subjects are simulated alongside i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -28,9 +29,17 @@ STABILITY_LIMIT = 0.9  # max sum of face coefficients per sub-step
 # Work counters of this process (read by the benchmark): voxel updates done by the kernel and
 # simulated days, from which the full-grid daily-step equivalent is derived.
 STATS = {"voxel_updates": 0, "kernel_calls": 0}
+# The tumour burden is summed in fixed point: each density rounded (half to even) to a multiple
+# of 2^-40 and the integers added. Integer addition is exact in any order, so the burden is the
+# same bits whatever the loop order, SIMD width or backend (the torch backend sums the same way).
+FIXED_POINT_SCALE = 2.0**40
 
 
-@numba.njit(cache=True, fastmath=False, nogil=True)
+# error_model="numpy": no ZeroDivisionError branch in the loop (the logistic denominator is
+# >= 1), which is what lets LLVM vectorise the inner loops. fastmath stays off: elementwise SIMD
+# does the same IEEE float32 operations as scalar code, so results are bit-identical to a scalar
+# kernel on any CPU.
+@numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
 def _pi_step(
     c,
     out,
@@ -45,6 +54,7 @@ def _pi_step(
     effect_decay,
     necrosis,
     necrosis_density,
+    lane_sums,
     lo0,
     lo1,
     lo2,
@@ -52,58 +62,130 @@ def _pi_step(
     hi1,
     hi2,
 ):  # pragma: no cover
-    """One diffusion + exact-logistic step over the box [lo, hi); returns the summed density.
+    """One diffusion + exact-logistic step over the box [lo, hi); returns the summed density
+    in fixed point (units of 2^-40).
+
+    Requires lo >= 1 and hi <= shape - 1 (the stencil reads one voxel beyond the box).
+
+    Layout for SIMD: for each (i, j) row the work is split into short inner loops over k that
+    LLVM vectorises (the stencil, which only stores ``out``; then necrosis and the burden; then
+    each decay, skipped when its factor is exactly 1). Row views start at k = 0, so the indices
+    are provably non-negative and numba emits no wrap-around selects. The burden is accumulated
+    per k lane (``lane_sums``, int64 fixed point) and the lanes are added at the end: no serial
+    float reduction in the vector loop.
 
     Serial on purpose: parallelism is across subjects (worker processes), which keeps every
     subject's arithmetic identical wherever it runs.
     """
     g1 = growth - np.float32(1.0)
     one = np.float32(1.0)
-    total = 0.0
+    n = hi2 - lo2
+    decay_dead = dead_decay != one
+    decay_effect = effect_decay != one
+    for m in range(n):
+        lane_sums[m] = 0
     for i in range(lo0, hi0):
         for j in range(lo1, hi1):
-            for k in range(lo2, hi2):
-                c0 = c[i, j, k]
+            c0r = c[i, j, lo2:hi2]
+            czp = c[i, j, lo2 + 1 : hi2 + 1]
+            czm = c[i, j, lo2 - 1 : hi2 - 1]
+            cxp = c[i + 1, j, lo2:hi2]
+            cxm = c[i - 1, j, lo2:hi2]
+            cyp = c[i, j + 1, lo2:hi2]
+            cym = c[i, j - 1, lo2:hi2]
+            kxp = kx[i, j, lo2:hi2]
+            kxm = kx[i - 1, j, lo2:hi2]
+            kyp = ky[i, j, lo2:hi2]
+            kym = ky[i, j - 1, lo2:hi2]
+            kzp = kz[i, j, lo2:hi2]
+            kzm = kz[i, j, lo2 - 1 : hi2 - 1]
+            o = out[i, j, lo2:hi2]
+            for m in range(n):
+                c0 = c0r[m]
                 flux = (
-                    kx[i, j, k] * (c[i + 1, j, k] - c0)
-                    + kx[i - 1, j, k] * (c[i - 1, j, k] - c0)
-                    + ky[i, j, k] * (c[i, j + 1, k] - c0)
-                    + ky[i, j - 1, k] * (c[i, j - 1, k] - c0)
-                    + kz[i, j, k] * (c[i, j, k + 1] - c0)
-                    + kz[i, j, k - 1] * (c[i, j, k - 1] - c0)
+                    kxp[m] * (cxp[m] - c0)
+                    + kxm[m] * (cxm[m] - c0)
+                    + kyp[m] * (cyp[m] - c0)
+                    + kym[m] * (cym[m] - c0)
+                    + kzp[m] * (czp[m] - c0)
+                    + kzm[m] * (czm[m] - c0)
                 )
                 ch = c0 + k_scale * flux
-                v = ch * growth / (one + ch * g1)
-                out[i, j, k] = v
-                total += v
-                dead[i, j, k] *= dead_decay
-                effect[i, j, k] *= effect_decay
-                necrosis[i, j, k] |= np.uint8(v >= necrosis_density)
+                o[m] = ch * growth / (one + ch * g1)
+            nec = necrosis[i, j, lo2:hi2]
+            for m in range(n):
+                v = o[m]
+                lane_sums[m] += np.int64(np.rint(np.float64(v) * FIXED_POINT_SCALE))
+                nec[m] |= np.uint8(v >= necrosis_density)
+            if decay_dead:
+                d = dead[i, j, lo2:hi2]
+                for m in range(n):
+                    d[m] *= dead_decay
+            if decay_effect:
+                e = effect[i, j, lo2:hi2]
+                for m in range(n):
+                    e[m] *= effect_decay
+    total = 0
+    for m in range(n):
+        total += lane_sums[m]
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+def _kill(density, dead, lost, lo0, lo1, lo2, hi0, hi1, hi2):  # pragma: no cover
+    """Move the fraction ``lost`` of the cells in the box to the dead compartment."""
+    for i in range(lo0, hi0):
+        for j in range(lo1, hi1):
+            c = density[i, j, lo2:hi2]
+            d = dead[i, j, lo2:hi2]
+            for m in range(hi2 - lo2):
+                killed = c[m] * lost
+                c[m] -= killed
+                d[m] += killed
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def _box_of(c, threshold, lo, hi):  # pragma: no cover
-    """Bounding box (lo, hi) of voxels above ``threshold`` within [lo, hi); (-1..) if none."""
+    """Bounding box (lo, hi) of voxels above ``threshold`` within [lo, hi); (-1..) if none.
+
+    Each row is first tested with a vectorised count; only rows with a hit are scanned, from
+    each end, for their first and last hit.
+    """
     blo = np.array([1 << 30, 1 << 30, 1 << 30])
     bhi = np.array([-1, -1, -1])
+    n = hi[2] - lo[2]
     for i in range(lo[0], hi[0]):
         for j in range(lo[1], hi[1]):
-            for k in range(lo[2], hi[2]):
-                if c[i, j, k] > threshold:
-                    if i < blo[0]:
-                        blo[0] = i
-                    if j < blo[1]:
-                        blo[1] = j
-                    if k < blo[2]:
-                        blo[2] = k
-                    if i > bhi[0]:
-                        bhi[0] = i
-                    if j > bhi[1]:
-                        bhi[1] = j
-                    if k > bhi[2]:
-                        bhi[2] = k
+            row = c[i, j, lo[2] : hi[2]]
+            hits = 0
+            for m in range(n):
+                hits += row[m] > threshold
+            if hits == 0:
+                continue
+            first = 0
+            while not row[first] > threshold:
+                first += 1
+            last = n - 1
+            while not row[last] > threshold:
+                last -= 1
+            blo[0] = min(blo[0], i)
+            bhi[0] = max(bhi[0], i)
+            blo[1] = min(blo[1], j)
+            bhi[1] = max(bhi[1], j)
+            blo[2] = min(blo[2], lo[2] + first)
+            bhi[2] = max(bhi[2], lo[2] + last)
     return blo, bhi + 1
+
+
+def fixed_point_sum(density: np.ndarray) -> int:
+    """Sum of ``density`` in units of 2^-40 (see ``FIXED_POINT_SCALE``), exact."""
+    scaled = np.rint(density.astype(np.float64) * FIXED_POINT_SCALE).astype(np.int64)
+    return int(scaled.sum())
+
+
+def fixed_point_ml(total: int, voxel_size_mm: float) -> float:
+    """A fixed-point density sum as a burden in mL."""
+    return total / FIXED_POINT_SCALE * (voxel_size_mm**3 / 1000.0)
 
 
 def face_coefficients(
@@ -144,6 +226,11 @@ class GrowthDomain:
 
     def __post_init__(self) -> None:
         self._spare = self.density.copy()
+        self._lane_sums = np.zeros(self.density.shape[2], dtype=np.int64)
+        # Decaying an all-zero array is an exact no-op, so the kernel skips it until something
+        # is put there (a kill, a treatment effect).
+        self._dead_present = bool(self.dead.any())
+        self._effect_present = bool(self.effect.any())
         self.box_lo = np.ones(3, dtype=np.int64)
         self.box_hi = np.array(self.density.shape, dtype=np.int64) - 1
         self.refresh_coefficients()
@@ -203,10 +290,11 @@ class GrowthDomain:
         substeps = max(1, math.ceil(days / self.max_stable_days()))
         dt = days / substeps
         growth = np.float32(math.exp(self.rho_per_day * rho_factor * dt))
-        dead_decay = np.float32(dead_decay_per_day**dt)
-        effect_decay = np.float32(effect_decay_per_day**dt)
+        one = np.float32(1.0)
+        dead_decay = np.float32(dead_decay_per_day**dt) if self._dead_present else one
+        effect_decay = np.float32(effect_decay_per_day**dt) if self._effect_present else one
         lo, hi = self.box_lo, self.box_hi
-        total = 0.0
+        total = 0
         STATS["voxel_updates"] += int(np.prod(hi - lo)) * substeps
         STATS["kernel_calls"] += substeps
         for _ in range(substeps):
@@ -224,6 +312,7 @@ class GrowthDomain:
                 effect_decay,
                 self.necrosis,
                 np.float32(self.necrosis_density),
+                self._lane_sums,
                 int(lo[0]),
                 int(lo[1]),
                 int(lo[2]),
@@ -232,26 +321,42 @@ class GrowthDomain:
                 int(hi[2]),
             )
             self.density, self._spare = self._spare, self.density
-        self._burden_ml = total * self.voxel_size_mm**3 / 1000.0
-        return self._burden_ml
+        return fixed_point_ml(total, self.voxel_size_mm)
 
     def sync(self) -> None:
         """Make the spare buffer equal to the density (after edits outside :meth:`grow`)."""
         np.copyto(self._spare, self.density)
 
     def burden_ml(self) -> float:
-        """Tumour-cell burden: sum of densities times the voxel volume (mL)."""
-        voxel_ml = self.voxel_size_mm**3 / 1000.0
-        return float(self.density[self.box].sum(dtype=np.float64)) * voxel_ml
+        """Tumour-cell burden: sum of densities over the active box times the voxel volume (mL)."""
+        return fixed_point_ml(fixed_point_sum(self.density[self.box]), self.voxel_size_mm)
 
     def kill(self, surviving_fraction: float) -> None:
         """Kill a fraction of the tumour cells everywhere; the dead keep enhancing until cleared."""
+        lost = np.float32(1.0 - surviving_fraction)
+        if lost == 0:
+            return
+        lo, hi = self.box_lo, self.box_hi
+        _kill(self.density, self.dead, lost, *(int(v) for v in lo), *(int(v) for v in hi))
+        self._dead_present = True
+
+    def add_treatment_effect(self, density: float, visible_at_least: float) -> None:
+        """Add ``density`` of treatment-effect enhancement where living + dying tumour is visible."""
         box = self.box
-        killed = self.density[box] * np.float32(1.0 - surviving_fraction)
-        self.density[box] -= killed
-        self.dead[box] += killed
+        visible = self.density[box] + self.dead[box]
+        self.effect[box] += np.float32(density) * (visible >= visible_at_least)
+        self._effect_present = True
 
     def visible_density(self) -> np.ndarray:
         """What imaging sees: living + dying tumour + treatment effect (capped at 1)."""
         box = self.box
         return np.minimum(self.density[box] + self.dead[box] + self.effect[box], 1.0)
+
+    def readout_arrays(self) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+        """Visible density and necrosis over the active box, and the box corner on the grid."""
+        corner = tuple(int(self.origin[d] + self.box_lo[d]) for d in range(3))
+        return self.visible_density(), self.necrosis[self.box], corner  # type: ignore[return-value]
+
+    def modify_on_host(self, edit: Callable[[GrowthDomain], None]) -> None:
+        """Apply ``edit`` (e.g. a resection) to this domain; it must leave the arrays consistent."""
+        edit(self)

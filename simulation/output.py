@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 
 from simulation.calibration import CALIBRATION_VERSION
-from simulation.cohort import ASSESSMENT_COLUMNS, SUBJECT_COLUMNS, simulate_subjects
+from simulation.cohort import (
+    ASSESSMENT_COLUMNS,
+    SUBJECT_COLUMNS,
+    resolve_backend,
+    simulate_subjects,
+)
 from simulation.labelmap import CroppedLabelMap
 from simulation.parallel import worker_pool
 from simulation.spec import CohortSpec, parse_spec
@@ -33,7 +38,7 @@ from simulation.version import SOFTWARE_VERSION
 CSV_FLOAT_FORMAT = "%.4f"
 MNI_XFORM_CODE = 4  # NIfTI xform code "MNI_152"
 GZIP_LEVEL = 6
-CHUNK_SIZE = 8
+CHUNK_SIZE = 8  # subjects per unit of work (numba backend; torch: one batch per chunk)
 
 
 def nifti_gz_bytes(labels: np.ndarray, affine: np.ndarray) -> bytes:
@@ -80,10 +85,10 @@ def _sha256(path: Path) -> str:
 
 
 def _chunk_worker(
-    spec_dict: dict[str, Any], indices: list[int], root: str, device: str
+    spec_dict: dict[str, Any], indices: list[int], root: str, device: str, backend: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     spec = parse_spec(spec_dict)
-    chunk = simulate_subjects(spec, indices, device=device)
+    chunk = simulate_subjects(spec, indices, device=device, backend=backend)
     write_subject_files(Path(root), chunk.label_maps, chunk.anatomy_params)
     return chunk.subjects, chunk.assessments
 
@@ -93,12 +98,24 @@ def run_cohort(
     out_dir: str | os.PathLike[str],
     *,
     device: str = "cpu",
+    backend: str | None = None,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Simulate the whole cohort and write it to ``out_dir`` (which must not exist or be empty)."""
+    """Simulate the whole cohort and write it to ``out_dir`` (which must not exist or be empty).
+
+    The bytes written do not depend on ``workers`` or on the chunking; they do depend on the
+    backend only where the backends differ (on the CPU they agree exactly).
+    """
     if workers < 1:
         raise ValueError("workers must be >= 1")
+    backend = resolve_backend(device, backend)
+    if backend == "torch":
+        from simulation.torch_backend import DEFAULT_BATCH_SIZE
+
+        chunk_size = DEFAULT_BATCH_SIZE[device]
+    else:
+        chunk_size = CHUNK_SIZE
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out}: output directory already exists and is not empty")
@@ -107,15 +124,15 @@ def run_cohort(
     tmp.mkdir()
     try:
         chunks = [
-            list(range(start, min(start + CHUNK_SIZE, spec.size)))
-            for start in range(0, spec.size, CHUNK_SIZE)
+            list(range(start, min(start + chunk_size, spec.size)))
+            for start in range(0, spec.size, chunk_size)
         ]
         subjects: list[pd.DataFrame] = []
         assessments: list[pd.DataFrame] = []
         done = 0
         if workers == 1:
             for indices in chunks:
-                frames = _chunk_worker(spec.to_dict(), indices, str(tmp), device)
+                frames = _chunk_worker(spec.to_dict(), indices, str(tmp), device, backend)
                 subjects.append(frames[0])
                 assessments.append(frames[1])
                 done += len(indices)
@@ -124,7 +141,9 @@ def run_cohort(
         else:
             with worker_pool(workers) as pool:
                 futures = {
-                    pool.submit(_chunk_worker, spec.to_dict(), indices, str(tmp), device): indices
+                    pool.submit(
+                        _chunk_worker, spec.to_dict(), indices, str(tmp), device, backend
+                    ): indices
                     for indices in chunks
                 }
                 for future in as_completed(futures):
@@ -154,6 +173,7 @@ def run_cohort(
             "calibration_version": CALIBRATION_VERSION,
             "seed": spec.seed,
             "spec": spec.to_dict(),
+            "growth": {"backend": backend, "device": device},
             "files": {name: _sha256(tmp / name) for name in files},
         }
         (tmp / "manifest.json").write_text(

@@ -3,13 +3,22 @@
 Order of events on each day: tumour death check, MRI visit (read-outs and RANO), treatment
 (surgery on day 0 comes first, then the post-operative baseline scan), clearance of dead cells,
 one day of growth.
+
+The event loop is a generator (:func:`subject_process`) that yields a :class:`GrowRequest`
+whenever the tumour must grow and receives the tumour burden back. One event loop serves both
+backends: :func:`simulate_subject` answers each request with the numba kernel at once; the torch
+backend (``simulation.torch_backend``) runs many subjects' loops in lockstep and answers all their
+requests with one batched step. Everything else the loop does to the tumour goes through the
+:class:`Domain` protocol, which both backends implement.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 import numpy as np
 from scipy import ndimage
@@ -33,6 +42,38 @@ from simulation.survival import competing_event_days, days_to_months, follow_up_
 from simulation.treatment import ChemoState, lq_surviving_fraction
 
 PD_MIN_INCREASE_MM2 = 25.0  # SPD changes below this are within one voxel of measurement error
+
+
+class Domain(Protocol):
+    """What the event loop needs from a tumour state (numba ``GrowthDomain`` or a torch slot)."""
+
+    voxel_size_mm: float
+
+    def burden_ml(self) -> float: ...
+
+    def update_box(self) -> None: ...
+
+    def kill(self, surviving_fraction: float) -> None: ...
+
+    def add_treatment_effect(self, density: float, visible_at_least: float) -> None: ...
+
+    def modify_on_host(self, edit: Callable[[GrowthDomain], None]) -> None: ...
+
+    def readout_arrays(self) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]: ...
+
+
+@dataclass(frozen=True)
+class GrowRequest:
+    """Grow ``domain`` by ``days`` days; the answer sent back is its tumour burden in mL."""
+
+    domain: Domain
+    days: int
+    rho_factor: float = 1.0
+    dead_decay_per_day: float = 1.0
+    effect_decay_per_day: float = 1.0
+
+
+SubjectProcess = Generator[GrowRequest, float, "SubjectResult"]
 
 
 @dataclass
@@ -63,6 +104,16 @@ def visit_days(
     return days
 
 
+def _domain_half_width_voxels(voxel_size_mm: float) -> int:
+    return int(round(parameters()["anatomy"]["domain_half_width_mm"] / voxel_size_mm))
+
+
+def max_domain_shape(resolution_mm: int) -> tuple[int, int, int]:
+    """The largest simulation domain at this resolution (a cube around the seed)."""
+    side = 2 * _domain_half_width_voxels(load_template(resolution_mm).voxel_size_mm) + 1
+    return side, side, side
+
+
 def _initial_domain(
     bio: dict[str, Any], anatomy: dict[str, Any], resolution_mm: int
 ) -> GrowthDomain:
@@ -71,7 +122,7 @@ def _initial_domain(
     voxel = template.voxel_size_mm
     shape = template.mask.shape
     seed = np.asarray(anatomy["tumour_seed_voxel"])
-    half = int(round(parameters()["anatomy"]["domain_half_width_mm"] / voxel))
+    half = _domain_half_width_voxels(voxel)
     lo = tuple(int(max(seed[d] - half, 0)) for d in range(3))
     hi = tuple(int(min(seed[d] + half + 1, shape[d])) for d in range(3))
     gm, wm, _csf, mask = tissue_region(anatomy, lo, hi)
@@ -102,12 +153,12 @@ def _initial_domain(
     )
 
 
-def _warm_up(domain: GrowthDomain, days: int) -> None:
+def _warm_up(domain: Domain, days: int) -> Generator[GrowRequest, float, None]:
     """Grow before day 0 so the analytic initial profile adapts to the tissue map."""
     elapsed = 0
     while elapsed < days:
         step = min(MAX_STEP_DAYS, days - elapsed)
-        domain.grow(step)
+        yield GrowRequest(domain, step)
         elapsed += step
         domain.update_box()
 
@@ -138,7 +189,31 @@ def _resect(domain: GrowthDomain, fraction: float, approach: list[float]) -> Non
 
 
 def simulate_subject(spec: CohortSpec, index: int, regimen: Regimen) -> SubjectResult:
-    """Simulate subject ``index`` of ``spec`` (deterministic in (seed, index))."""
+    """Simulate subject ``index`` of ``spec`` with the numba kernel (deterministic in (seed, index))."""
+    process = subject_process(spec, index, regimen, attach=lambda domain: domain)
+    try:
+        request = next(process)
+        while True:
+            grown = request.domain
+            assert isinstance(grown, GrowthDomain)
+            burden = grown.grow(
+                request.days,
+                request.rho_factor,
+                request.dead_decay_per_day,
+                request.effect_decay_per_day,
+            )
+            request = process.send(burden)
+    except StopIteration as finished:
+        return finished.value
+
+
+def subject_process(
+    spec: CohortSpec,
+    index: int,
+    regimen: Regimen,
+    attach: Callable[[GrowthDomain], Domain],
+) -> SubjectProcess:
+    """The event loop of subject ``index``; ``attach`` places its initial tumour on a backend."""
     g, r, t = parameters()["growth"], parameters()["readout"], parameters()["treatment"]
     rano_p = parameters()["rano"]
     streams = subject_streams(spec.seed, index)
@@ -156,8 +231,8 @@ def simulate_subject(spec: CohortSpec, index: int, regimen: Regimen) -> SubjectR
     other_day, dropout_day = competing_event_days(streams["survival"], cov.age)
     stop_day = min(end_day, int(math.floor(other_day)), int(math.floor(dropout_day)))
 
-    domain = _initial_domain(bio, anatomy, resolution)
-    _warm_up(domain, int(g["warmup_days"]))
+    domain = attach(_initial_domain(bio, anatomy, resolution))
+    yield from _warm_up(domain, int(g["warmup_days"]))
     lethal_ml = max(
         bio["lethal_burden_ml"],
         parameters()["survival"]["lethal_burden_min_factor_over_diagnosis"] * domain.burden_ml(),
@@ -204,19 +279,17 @@ def simulate_subject(spec: CohortSpec, index: int, regimen: Regimen) -> SubjectR
             and day - last_bevacizumab_day <= t["bevacizumab_effect_days"]
         )
         if day == 0 and regimen.surgery:
-            _resect(domain, bio["resected_fraction"], bio["surgical_approach"])
+            domain.modify_on_host(
+                partial(
+                    _resect, fraction=bio["resected_fraction"], approach=bio["surgical_approach"]
+                )
+            )
         if day in visit_set:
             number = visit_set[day]
             enh = t["bevacizumab_enhancing_density"] if on_bevacizumab else r["enhancing_density"]
             flair = t["bevacizumab_flair_density"] if on_bevacizumab else r["flair_density"]
-            box = domain.box
-            labels = label_map(
-                domain.visible_density(),
-                domain.necrosis[box],
-                enhancing_density=enh,
-                flair_density=flair,
-            )
-            origin = tuple(int(domain.origin[d] + domain.box_lo[d]) for d in range(3))
+            visible, necrosis, origin = domain.readout_arrays()
+            labels = label_map(visible, necrosis, enhancing_density=enh, flair_density=flair)
             cropped = crop_to_labels(labels, origin, grid_shape, template.affine)
             vol = volumes(cropped.labels, domain.voxel_size_mm)
             lesions = measure_lesions(cropped.labels, domain.voxel_size_mm)
@@ -256,11 +329,7 @@ def simulate_subject(spec: CohortSpec, index: int, regimen: Regimen) -> SubjectR
         if day in rt_days:
             domain.kill(rt_fraction_sf)
             if day == regimen.rt_end_day and bio["pseudoprogression"]:
-                box = domain.box
-                visible = domain.density[box] + domain.dead[box]
-                domain.effect[box] += np.float32(t["pseudoprogression_density"]) * (
-                    visible >= r["flair_density"]
-                )
+                domain.add_treatment_effect(t["pseudoprogression_density"], r["flair_density"])
         if not progressed and day in dose_days:
             for drug, dose in regimen.doses_on(day).items():
                 if drug == "bevacizumab":
@@ -279,7 +348,7 @@ def simulate_subject(spec: CohortSpec, index: int, regimen: Regimen) -> SubjectR
             )
         step = min(next_event - day, MAX_STEP_DAYS)
         rho_factor = t["bevacizumab_rho_factor"] if on_bevacizumab else 1.0
-        burden = domain.grow(step, rho_factor, dead_decay, effect_decay)
+        burden = yield GrowRequest(domain, step, rho_factor, dead_decay, effect_decay)
         day += step
         if day - last_box_update >= BOX_UPDATE_EVERY_DAYS:
             domain.update_box()

@@ -1,3 +1,3 @@
 """Software version of the simulation engine (recorded in every manifest)."""
 
-SOFTWARE_VERSION = "0.1.0"
+SOFTWARE_VERSION = "0.2.0"

@@ -106,6 +106,7 @@ def test_run_writes_the_documented_layout(run_dirs):
     assert manifest["seed"] == SPEC["seed"]
     assert manifest["spec"] == parse_spec(SPEC).to_dict()
     assert manifest["software_version"] and manifest["calibration_version"]
+    assert manifest["growth"] == {"backend": "numba", "device": "cpu"}
     on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert sorted(manifest["files"]) == [p for p in on_disk if p != "manifest.json"]
     for name, digest in manifest["files"].items():
@@ -143,3 +144,30 @@ def test_failed_run_leaves_nothing_behind(tmp_path):
     with pytest.raises(RuntimeError):
         run_cohort(parse_spec(SPEC), out, progress=explode)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_torch_backend_writes_the_same_files(run_dirs, tmp_path):
+    one, _ = run_dirs
+    out = tmp_path / "torch"
+    assert main(["run", write(tmp_path, SPEC), "--out", str(out), "--backend", "torch"]) == 0
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    for rel in files:
+        if rel.name != "manifest.json":
+            assert (one / rel).read_bytes() == (out / rel).read_bytes(), rel
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["growth"] == {"backend": "torch", "device": "cpu"}
+    assert manifest["files"] == json.loads((one / "manifest.json").read_text())["files"]
+
+
+def test_cuda_without_a_gpu_or_numba_on_cuda_exit_2(tmp_path, capsys):
+    import torch
+
+    spec = write(tmp_path, SPEC)
+    code = main(
+        ["run", spec, "--out", str(tmp_path / "o"), "--device", "cuda", "--backend", "numba"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert ("no CUDA device" in err) if not torch.cuda.is_available() else ("CPU only" in err)
+    assert not (tmp_path / "o").exists()
