@@ -310,6 +310,21 @@ def _subject_seed(root_seed: int, index: int) -> int:
 # --------------------------------------------------------------------------- make-corpus
 
 
+#: Cohort the corpus subjects are drawn from (simulation spec, minus size/seed/resolution):
+#: newly diagnosed GBM on the Stupp regimen; the corpus uses each subject's baseline visit, so
+#: a short follow-up keeps the simulation cheap without changing the baseline label map.
+CORPUS_SPEC: dict[str, Any] = {
+    "indication": "gbm_newly_diagnosed",
+    "regimen": "stupp_rt_tmz",
+    "follow_up_months": 3,
+}
+#: Cohort size the corpus subjects are indexed in: subject i depends on (seed, i) only, so a
+#: corpus of n subjects is a prefix of every larger one.
+CORPUS_COHORT_SIZE = 99999
+#: Visit of each simulated subject written to the corpus (the pre-treatment baseline).
+CORPUS_VISIT = 0
+
+
 def make_corpus(
     out_dir: str | os.PathLike[str],
     *,
@@ -320,27 +335,63 @@ def make_corpus(
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Write ``n`` synthetic BraTS cases (4 sequences + seg, timepoint 000) to ``out_dir``.
+    """Write ``n`` simulated BraTS cases (4 sequences + seg, timepoint 000) to ``out_dir``.
 
-    Subject ``i`` (``BraTS-GLI-{i:05d}-000``) depends only on ``(seed, i)``: anatomy is the
-    MNI152 template, the tumour is ``synthetic_tumour``, the physics engine adds per-subject
-    tissue jitter, bias field and noise.
+    Subject ``i`` (``BraTS-GLI-{i:05d}-000``) is subject ``i`` of the simulated cohort
+    ``CORPUS_SPEC`` with this seed: its anatomy (``simulation.build_subject_anatomy``: warped,
+    age-atrophied MNI152), its baseline label map from the growth model, and its age and sex
+    (written to ``participants.tsv``, the covariates ``train`` reads). The engine renders it
+    with a subject seed derived from ``(seed, i)``. Same arguments and versions: same bytes.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise GeneratorInputError(f"n: number of subjects must be a positive integer, got {n!r}")
-    if n > 99999:
-        raise GeneratorInputError(f"n: {n} exceeds the BraTS subject range (99999)")
+    if n > CORPUS_COHORT_SIZE:
+        raise GeneratorInputError(f"n: {n} exceeds the BraTS subject range ({CORPUS_COHORT_SIZE})")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise GeneratorInputError(f"seed: must be a non-negative integer, got {seed!r}")
+    if resolution_mm not in MNI152_RESOLUTIONS_MM:
+        raise GeneratorInputError(
+            f"resolution_mm: {resolution_mm} not available (choices: {MNI152_RESOLUTIONS_MM})"
+        )
     engine = _resolve_engine(engine)
-    anatomy = load_mni152_anatomy(resolution_mm)
+    from simulation import (
+        CALIBRATION_VERSION,
+        SOFTWARE_VERSION,
+        build_subject_anatomy,
+        parse_spec,
+        simulate_subjects,
+    )
+
+    spec = parse_spec(
+        {
+            **CORPUS_SPEC,
+            "size": CORPUS_COHORT_SIZE,
+            "seed": seed,
+            "imaging": {"resolution_mm": resolution_mm},
+        }
+    )
     out_dir = Path(out_dir)
     cases = []
+    participants = ["case_id\tsubject_id\tage\tsex"]
     with _staged_directory(out_dir, overwrite=overwrite) as staging:
         for index in tqdm(range(n), desc="make-corpus", unit="case", disable=not progress):
+            chunk = simulate_subjects(spec, [index])
+            row = chunk.subjects.iloc[0]
+            subject_id = str(row["subject_id"])
+            age_years, sex = float(row["age"]), str(row["sex"])
+            anatomy = build_subject_anatomy(chunk.anatomy_params[subject_id])
+            cropped = chunk.label_maps[(subject_id, CORPUS_VISIT)]
+            labels = cropped.to_full()
             subject_seed = _subject_seed(seed, index)
-            labels = synthetic_tumour(anatomy, np.random.default_rng([seed, index, 7]))
-            volumes = render_visit(anatomy, labels, engine=engine, subject_seed=subject_seed)
+            volumes = render_visit(
+                anatomy,
+                labels,
+                engine=engine,
+                subject_seed=subject_seed,
+                age_years=age_years,
+                sex=sex,
+                labels_affine=cropped.affine,
+            )
             case_id = brats_case_id(index, 0)
             files = _write_case(
                 staging / case_id,
@@ -348,12 +399,22 @@ def make_corpus(
                 0,
                 volumes,
                 labels,
-                anatomy.affine,
+                np.asarray(anatomy.affine),
                 engine=engine,
                 subject_seed=subject_seed,
                 space="mni",
             )
-            cases.append({"case_id": case_id, "subject_seed": subject_seed, "files": files})
+            participants.append(f"{case_id}\t{subject_id}\t{age_years:g}\t{sex}")
+            cases.append(
+                {
+                    "case_id": case_id,
+                    "subject_id": subject_id,
+                    "subject_seed": subject_seed,
+                    "visit": CORPUS_VISIT,
+                    "files": files,
+                }
+            )
+        (staging / "participants.tsv").write_text("\n".join(participants) + "\n", "utf-8")
         _write_json(
             staging / "manifest.json",
             {
@@ -363,8 +424,15 @@ def make_corpus(
                 "n": n,
                 "seed": seed,
                 "resolution_mm": resolution_mm,
-                "anatomy": "MNI152 2009a (nilearn)",
+                "anatomy": "simulation.build_subject_anatomy (MNI152 2009a, nilearn)",
+                "simulation": {
+                    "software_version": SOFTWARE_VERSION,
+                    "calibration_version": CALIBRATION_VERSION,
+                    "spec": spec.to_dict(),
+                    "visit": CORPUS_VISIT,
+                },
                 "sequences": list(SEQUENCES),
+                "participants_sha256": _sha256(staging / "participants.tsv"),
                 "cases": cases,
             },
         )

@@ -37,6 +37,16 @@ class TokenizerConfig:
     large codebook; the generative path downsamples ``generative_downsample_levels`` more times
     and quantises with the small codebook; the decoder upsamples back through
     ``decoder_channels`` (one entry per resolution, coarsest first).
+
+    ``label_conditioning``: the decoder also reads the visit's label fractions (brain,
+    necrosis, oedema, enhancing) at every resolution, full resolution included, so tumour
+    intensities land exactly where the label map puts them; the latent then only has to carry
+    the anatomy and the sequence's contrast.
+
+    ``sequence_conditioning``: every decoder level is modulated (FiLM: per-channel scale and
+    shift) by a learned embedding of the sequence being decoded, so each sequence's contrast,
+    tumour compartments included, is drawn by the decoder even where the coarse latent is
+    ambiguous.
     """
 
     volume_shape: tuple[int, int, int] = (32, 32, 32)
@@ -60,6 +70,8 @@ class TokenizerConfig:
     ema_decay: float = 0.99
     context_dropout: float = 0.25
     normalize_latents: bool = True
+    label_conditioning: bool = True
+    sequence_conditioning: bool = True
     use_flash_attention: bool = False
 
     @property

@@ -156,15 +156,18 @@ def whole_tumour_dice(net: BasicUNet, images: torch.Tensor, labels: torch.Tensor
 
 @torch.no_grad()
 def reconstruction_metrics(
-    ckpt: LoadedCheckpoint, images: torch.Tensor, labels: torch.Tensor
+    ckpt: LoadedCheckpoint, images: torch.Tensor, labels: torch.Tensor, fractions: torch.Tensor
 ) -> tuple[float, float, float]:
     """(PSNR dB, SSIM, boundary L1) of tokenizer reconstructions of every held-out sequence."""
     psnr, ssim = PSNRMetric(max_val=1.0), SSIMMetric(spatial_dims=3, data_range=1.0, win_size=7)
     errors = []
     tokenizer = ckpt.model.tokenizer.eval()
-    for case_images, case_labels in zip(images, labels, strict=True):
+    for case_images, case_labels, case_fractions in zip(images, labels, fractions, strict=True):
         target = case_images[:, None]
-        recon = tokenizer(target).reconstruction.clamp(0, 1)
+        case_fractions = case_fractions[None].expand(len(SEQUENCES), -1, -1, -1, -1)
+        recon = tokenizer(
+            target, fractions=case_fractions, sequence=torch.arange(len(SEQUENCES))
+        ).reconstruction.clamp(0, 1)
         psnr(recon, target)
         ssim(recon, target)
         boundary = tumour_boundary(case_labels[None].expand(len(SEQUENCES), -1, -1, -1)) > 0
@@ -252,7 +255,9 @@ def evaluate(
     )
     seeds = [seed * 100 + k for k in range(seeds_per_case)]
     for ckpt in loaded:
-        psnr, ssim, boundary_l1 = reconstruction_metrics(ckpt, val_images, val_labels)
+        psnr, ssim, boundary_l1 = reconstruction_metrics(
+            ckpt, val_images, val_labels, val_fractions
+        )
         generated = generate_visits(ckpt, val_fractions, val_covariates, seeds, steps)
         dice = float(np.mean([whole_tumour_dice(segmenter, g, val_labels) for g in generated]))
         fake_features = segmenter_features(segmenter, generated.flatten(0, 1))

@@ -1,8 +1,12 @@
-"""Example figure for the docs: one visit rendered by BrainG3N (and physics) next to its labels.
+"""Example figure for the docs: one simulated visit rendered by physics and BrainG3N next to
+its label map.
 
-Run: ``python -m generator.braing3n.examples --out docs/img/braing3n-tiny-example.png``
-(MNI152 2 mm anatomy, ``synthetic_tumour`` seed 3, subject seed 7, axial slice through the
-tumour centre). Needs matplotlib.
+Run: ``python -m generator.braing3n.examples --out docs/img/braing3n-tiny-example.png
+[--checkpoint DIR ...]``. The visit is subject 0 of the corpus cohort (``corpus.CORPUS_SPEC``)
+simulated with seed 7 — a cohort the shipped checkpoint was not trained on (its corpus seed is
+2026) — at its baseline visit, rendered with subject seed 7; the axial slice with the most
+tumour core (necrosis + enhancing). One row per engine: physics, then one per checkpoint
+(default: the shipped one). Needs matplotlib.
 """
 
 from __future__ import annotations
@@ -12,30 +16,58 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.engine import SEQUENCES, render_visit
+from generator.engine import SEQUENCES, Engine, get_engine, render_visit
 
 __all__ = ["example_figure"]
 
 LABEL_COLOURS = {1: (0.9, 0.2, 0.2), 2: (0.2, 0.8, 0.2), 3: (1.0, 0.9, 0.1)}
 
 
-def example_figure(out: Path, *, tumour_seed: int = 3, subject_seed: int = 7) -> Path:
-    """Write a PNG with rows physics / braing3n and columns labels + the four sequences."""
+def _row_name(engine: Engine) -> str:
+    if engine.name != "braing3n":
+        return engine.name
+    tokenizer = engine.checkpoint.config.tokenizer  # type: ignore[attr-defined]
+    return f"{engine.checkpoint.config.name} ({'dual' if tokenizer.dual_path else 'single'})"  # type: ignore[attr-defined]
+
+
+def example_figure(
+    out: Path,
+    *,
+    cohort_seed: int = 7,
+    subject_seed: int = 7,
+    checkpoints: list[Path] | None = None,
+) -> Path:
+    """Write a PNG with one row per engine and columns labels + the four sequences."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from generator.corpus import load_mni152_anatomy, synthetic_tumour
+    from generator.corpus import CORPUS_COHORT_SIZE, CORPUS_SPEC, CORPUS_VISIT
+    from simulation import build_subject_anatomy, parse_spec, simulate_subjects
 
-    anatomy = load_mni152_anatomy(2)
-    labels = synthetic_tumour(anatomy, np.random.default_rng(tumour_seed))
-    z = int(np.round(np.nonzero(labels)[2].mean()))
+    spec = parse_spec({**CORPUS_SPEC, "size": CORPUS_COHORT_SIZE, "seed": cohort_seed})
+    chunk = simulate_subjects(spec, [0])
+    row = chunk.subjects.iloc[0]
+    anatomy = build_subject_anatomy(chunk.anatomy_params[row["subject_id"]])
+    labels = chunk.label_maps[(row["subject_id"], CORPUS_VISIT)].to_full()
+    core = (labels == 1) | (labels == 3)
+    z = int(np.argmax((core if core.any() else labels > 0).sum(axis=(0, 1))))
+    engines = [get_engine("physics")] + [
+        get_engine("braing3n", checkpoint=path) for path in (checkpoints or [None])
+    ]
     rows = {
-        name: render_visit(anatomy, labels, engine=name, subject_seed=subject_seed)
-        for name in ("physics", "braing3n")
+        _row_name(engine): render_visit(
+            anatomy,
+            labels,
+            engine=engine,
+            subject_seed=subject_seed,
+            age_years=float(row["age"]),
+            sex=str(row["sex"]),
+        )
+        for engine in engines
     }
-    fig, axes = plt.subplots(len(rows), 1 + len(SEQUENCES), figsize=(13, 5.6))
+    fig, axes = plt.subplots(len(rows), 1 + len(SEQUENCES), figsize=(13, 2.8 * len(rows)))
     for r, (name, volumes) in enumerate(rows.items()):
         overlay = np.zeros((*labels.shape[:2], 3))
         for value, colour in LABEL_COLOURS.items():
@@ -61,8 +93,9 @@ def example_figure(out: Path, *, tumour_seed: int = 3, subject_seed: int = 7) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path, action="append", help="BrainG3N checkpoint")
     args = parser.parse_args()
-    print(example_figure(args.out))
+    print(example_figure(args.out, checkpoints=args.checkpoint))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 3. DDIM steps with MONAI's ``DDIMScheduler`` (eta = 0: deterministic given the noise);
 4. the latent is unscaled and snapped onto the generative codebook;
 5. decode a draft without clinical context, tokenise the draft on the clinical codebook, decode
-   again with the decoder querying those clinical tokens (dual path only);
+   again with the decoder querying those clinical tokens (dual path only); a label-conditioned
+   decoder reads the label fractions and the sequence at every resolution in both passes;
 6. mask to the brain.
 """
 
@@ -85,10 +86,10 @@ class BrainG3NPipeline:
                 latent, _ = self.scheduler.step(noise_pred.float(), int(timestep), latent)
             _, tokens = tokenizer.quantize_generative(latent / self.model.latent_scale)
             brain = (fractions[:, :1] > 0.5).to(latent.dtype)
-            image = tokenizer.decode(tokens, None)
+            image = tokenizer.decode(tokens, None, fractions, sequence)
             if self.config.tokenizer.dual_path:
                 # Training images are 0 outside the brain: show the clinical encoder the same.
                 features = tokenizer.clinical_encoder(image.float().clamp(0, 1) * brain)
                 _, clinical = tokenizer.encode_clinical(features)
-                image = tokenizer.decode(tokens, clinical)
+                image = tokenizer.decode(tokens, clinical, fractions, sequence)
         return image.float().clamp(0, 1) * brain

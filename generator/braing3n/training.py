@@ -167,7 +167,9 @@ def tokenizer_loss(
         drop = (
             torch.rand(image.shape[0], generator=generator) < model.config.tokenizer.context_dropout
         ).to(image.device)
-    output = model.tokenizer(image, drop_context=drop)
+    output = model.tokenizer(
+        image, fractions=batch["fractions"], sequence=batch["sequence"], drop_context=drop
+    )
     # Latent smoothness belongs to the generative path: the seed optimises it from stage 2 on.
     return loss_fn(output, image, labels, smoothness=stage != "clinical")
 

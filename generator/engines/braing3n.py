@@ -32,7 +32,7 @@ from generator.engine import SEQUENCES, Engine, RenderRequest, validate_request
 __all__ = ["DEFAULT_CHECKPOINT", "BrainG3NEngine", "sampling_seed"]
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "braing3n-tiny"
-ENGINE_VERSION = "0.1"
+ENGINE_VERSION = "0.2"
 
 
 def sampling_seed(subject_seed: int, sequence: str) -> int:

@@ -8,7 +8,9 @@ proton density through the sequence's signal equation (spoiled gradient echo for
 for T2, inversion recovery with CSF-nulling TI for FLAIR), gadolinium shortens T1 of the
 enhancing tumour on ``t1c`` only; (4) a smooth multiplicative bias field and Rician noise, both
 drawn from the subject seed and the sequence — never from the visit — so the noise texture is
-fixed to the subject.
+fixed to the subject; (5) with the subject's age, age-related periventricular white-matter
+hyperintensities: part of the white matter next to the ventricles gets longer T1 and T2, so it
+is bright on FLAIR and T2w, more so the older the subject (no age: no lesions; sex is ignored).
 
 Work is done on the brain voxels only (the output is skull-stripped like BraTS). Per subject the
 engine caches the tumour-free volume, bias field and noise texture; a visit then recomputes only
@@ -208,6 +210,30 @@ LABEL_PARTIAL_VOLUME_SIGMA_VOX = 0.5
 #: visits of one subject do not (model choice; inter-subject T1 CV in Stanisz ~3-6 %).
 SUBJECT_TISSUE_JITTER = 0.03
 
+# Age-related white-matter hyperintensities (leukoaraiosis). Their prevalence and extent rise
+#   steeply with age and they are predominantly periventricular: de Leeuw FE et al.,
+#   "Prevalence of cerebral white matter lesions in elderly people: a population based magnetic
+#   resonance imaging study. The Rotterdam Scan Study", J Neurol Neurosurg Psychiatry
+#   2001;70:9-14; Fazekas F et al., AJR 1987;149:351-356 (periventricular caps and rims). The
+#   numbers below are model choices within that picture, not fitted values:
+#: Age (years) at which lesions start, and at which they reach their maximum extent.
+WMH_ONSET_AGE_YEARS = 50.0
+WMH_FULL_AGE_YEARS = 90.0
+#: Largest share of a white-matter voxel at the ventricle wall turned into lesion tissue.
+WMH_MAX_FRACTION = 0.6
+#: The lesion share decays as exp(-distance / this) away from the ventricles (mm).
+WMH_DECAY_MM = 4.0
+#: The lesion map is computed on the grid subsampled to about this spacing (mm).
+WMH_GRID_MM = 4.0
+#: CSF at least this probable and this deep in the brain counts as ventricle, not sulcus.
+VENTRICLE_MIN_CSF = 0.5
+VENTRICLE_MIN_DEPTH_MM = 15.0
+#: Lesion tissue relative to normal white matter (oedema-like: more free water; gliosis and
+#: demyelination lengthen T1 and T2).
+WMH_T1_FACTOR = 1.3
+WMH_T2_FACTOR = 1.7
+WMH_PD_FACTOR = 1.1
+
 # RNG stream identifiers: noise and bias depend on (subject seed, stream, sequence) only.
 _STREAM_NOISE = 1
 _STREAM_BIAS = 2
@@ -230,7 +256,8 @@ class _SubjectGrid:
     ijk: np.ndarray  # (3, n) int16 voxel coordinates of the brain voxels
     bias: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
     noise: dict[tuple[int, str, float], np.ndarray] = field(default_factory=dict)
-    tumour_free: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
+    tumour_free: dict[tuple[int, str, float], np.ndarray] = field(default_factory=dict)
+    periventricular: np.ndarray | None = None  # (n,) float32, see _periventricular_weight
 
 
 def _subject_grid(anatomy: object) -> _SubjectGrid:
@@ -245,6 +272,41 @@ def _subject_grid(anatomy: object) -> _SubjectGrid:
     tissue = np.stack([np.clip(t.ravel()[flat_index], 0.0, 1.0) for t in full])
     ijk = np.stack(np.unravel_index(flat_index, mask.shape)).astype(np.int16)
     return _SubjectGrid(anatomy, mask.shape, flat_index, index_map, tissue, full, ijk)
+
+
+def wmh_fraction(age_years: float | None) -> float:
+    """Lesion share at the ventricle wall for this age (0 when the age is unknown)."""
+    if age_years is None or not math.isfinite(float(age_years)):
+        return 0.0
+    ramp = (float(age_years) - WMH_ONSET_AGE_YEARS) / (WMH_FULL_AGE_YEARS - WMH_ONSET_AGE_YEARS)
+    return WMH_MAX_FRACTION * min(max(ramp, 0.0), 1.0)
+
+
+def _periventricular_weight(grid: _SubjectGrid) -> np.ndarray:
+    """exp(-distance to the ventricles / WMH_DECAY_MM) at the brain voxels (cached).
+
+    Computed on the grid subsampled to about ``WMH_GRID_MM`` and interpolated (trilinear) at
+    the brain voxels: the map varies on the 4 mm decay scale, and two full-grid distance
+    transforms would cost 5x a whole cold visit at 1 mm."""
+    if grid.periventricular is None:
+        voxel_mm = float(grid.anatomy.voxel_size_mm)
+        step = max(1, int(round(WMH_GRID_MM / voxel_mm)))
+        coarse_mm = step * voxel_mm
+        mask = np.ascontiguousarray(grid.anatomy.brain_mask, dtype=bool)[::step, ::step, ::step]
+        csf = grid.tissue_full[2][::step, ::step, ::step]
+        depth_mm = ndimage.distance_transform_edt(mask, sampling=coarse_mm)
+        ventricles = (csf >= VENTRICLE_MIN_CSF) & (depth_mm >= VENTRICLE_MIN_DEPTH_MM)
+        if ventricles.any():
+            distance_mm = ndimage.distance_transform_edt(~ventricles, sampling=coarse_mm)
+            coarse = np.exp(-distance_mm / WMH_DECAY_MM).astype(np.float32)
+            weight = np.empty(grid.flat_index.size, dtype=np.float32)
+            ndimage.map_coordinates(
+                coarse, grid.ijk / np.float32(step), output=weight, order=1, mode="nearest"
+            )
+        else:
+            weight = np.zeros(grid.flat_index.size, dtype=np.float32)
+        grid.periventricular = weight
+    return grid.periventricular
 
 
 def _rng(seed: int, stream: int, sequence: str = "") -> np.random.Generator:
@@ -359,12 +421,14 @@ class PhysicsEngine(Engine):
 
     Options: ``field_strength_t`` (1.5 or 3.0), ``noise_fraction`` (Rician sigma / WM signal),
     ``bias_amplitude`` (peak log bias), ``mass_effect_fraction`` (0 disables mass effect),
-    ``tissue_jitter`` (per-subject relative jitter of T1/T2/PD). Age and sex are accepted and
-    ignored: the physics engine has no age model.
+    ``tissue_jitter`` (per-subject relative jitter of T1/T2/PD). The request's age adds
+    periventricular white-matter hyperintensities (``wmh_fraction``); sex is ignored.
     """
 
     name = "physics"
-    version = "1.0.0"
+    #: Names the output: change it whenever any output changes (cache keys in the platform;
+    #: pinned by tests/generator/engines/test_physics_version_pin.py). 1.1.0: age lesions.
+    version = "1.1.0"
 
     def __init__(
         self,
@@ -412,15 +476,20 @@ class PhysicsEngine(Engine):
             elif request.sequence not in SEQUENCES:
                 validate_request(request)  # raises the unknown-sequence error
             volumes.append(
-                self._render_sequence(grid, visit, request.sequence, validated.subject_seed)
+                self._render_sequence(
+                    grid,
+                    visit,
+                    request.sequence,
+                    validated.subject_seed,
+                    wmh_fraction(validated.age_years),
+                )
             )
         return volumes
 
     def signal_table(self, sequence: str, subject_seed: int | None = None) -> dict[str, float]:
         """Noise-free signal of each pure compartment for ``sequence`` (output units)."""
-        return dict(
-            zip(TISSUES, self._compartment_signals(sequence, subject_seed).tolist(), strict=True)
-        )
+        signals = self._compartment_signals(sequence, subject_seed).tolist()
+        return dict(zip(TISSUES, signals[: len(TISSUES)], strict=True))
 
     # ------------------------------------------------------------------ internals
 
@@ -447,11 +516,13 @@ class PhysicsEngine(Engine):
         }
 
     def _compartment_signals(self, sequence: str, subject_seed: int | None) -> np.ndarray:
-        """Signal per compartment (order ``TISSUES``), scaled so that WM reads 1000."""
+        """Signal per compartment (order ``TISSUES``, then white-matter lesion tissue), scaled
+        so that WM reads 1000."""
         table = self._tissue_table(subject_seed)
-        t1_ms = np.array([table[t].t1_ms for t in TISSUES])
-        t2_ms = np.array([table[t].t2_ms for t in TISSUES])
-        pd = np.array([table[t].pd for t in TISSUES])
+        wm = table["wm"]
+        t1_ms = np.array([table[t].t1_ms for t in TISSUES] + [wm.t1_ms * WMH_T1_FACTOR])
+        t2_ms = np.array([table[t].t2_ms for t in TISSUES] + [wm.t2_ms * WMH_T2_FACTOR])
+        pd = np.array([table[t].pd for t in TISSUES] + [wm.pd * WMH_PD_FACTOR])
         if sequence == "t1c":
             enhancing = TISSUES.index("enhancing")
             t1_ms[enhancing] = 1.0 / (
@@ -578,25 +649,25 @@ class PhysicsEngine(Engine):
         return members, fractions
 
     def _render_sequence(
-        self, grid: _SubjectGrid, visit: _VisitTissue, sequence: str, seed: int
+        self, grid: _SubjectGrid, visit: _VisitTissue, sequence: str, seed: int, wmh: float
     ) -> np.ndarray:
-        volume = self._tumour_free(grid, sequence, seed).copy()
+        volume = self._tumour_free(grid, sequence, seed, wmh).copy()
         if visit.affected.size:
             volume.ravel()[grid.flat_index[visit.affected]] = self._signal(
-                grid, sequence, seed, visit.tissue, visit.tumour, visit.affected
+                grid, sequence, seed, visit.tissue, visit.tumour, visit.affected, wmh
             )
         return volume
 
-    def _tumour_free(self, grid: _SubjectGrid, sequence: str, seed: int) -> np.ndarray:
+    def _tumour_free(self, grid: _SubjectGrid, sequence: str, seed: int, wmh: float) -> np.ndarray:
         """The subject's full volume without tumour (cached: every visit starts from a copy,
         which is cheaper than scattering all brain voxels again)."""
-        key = (int(seed), sequence)
+        key = (int(seed), sequence, wmh)
         if key not in grid.tumour_free:
             if len(grid.tumour_free) >= len(SEQUENCES):
                 grid.tumour_free.clear()
             volume = np.zeros(grid.shape, dtype=np.float32)
             volume.ravel()[grid.flat_index] = self._signal(
-                grid, sequence, seed, grid.tissue, None, None
+                grid, sequence, seed, grid.tissue, None, None, wmh
             )
             volume.setflags(write=False)
             grid.tumour_free[key] = volume
@@ -610,13 +681,21 @@ class PhysicsEngine(Engine):
         tissue: np.ndarray,
         tumour: np.ndarray | None,
         where: np.ndarray | None,
+        wmh: float = 0.0,
     ) -> np.ndarray:
         """Mix compartments, apply bias and Rician noise at the brain voxels ``where`` (all
         when None). Element-wise only, so a subset gives bit-identical values to a full pass
-        (a zero tumour fraction adds exactly 0)."""
+        (a zero tumour fraction adds exactly 0). ``wmh``: lesion share of white matter at the
+        ventricle wall (``wmh_fraction``; 0 leaves white matter normal)."""
         signals = self._compartment_signals(sequence, seed).astype(np.float32)
         clean = tissue[0] * signals[0]
-        clean += tissue[1] * signals[1]
+        if wmh > 0.0:
+            weight = _periventricular_weight(grid)
+            lesion = tissue[1] * (np.float32(wmh) * (weight if where is None else weight[where]))
+            clean += (tissue[1] - lesion) * signals[1]
+            clean += lesion * signals[len(TISSUES)]
+        else:
+            clean += tissue[1] * signals[1]
         clean += tissue[2] * signals[2]
         if tumour is not None:
             for row in range(3):

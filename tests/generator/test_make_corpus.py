@@ -87,3 +87,37 @@ def test_synthetic_tumours_are_nested_and_inside_the_brain(seed):
     assert np.all(core[ndimage.binary_dilation(necrosis) & anatomy.brain_mask])
     # Oedema surrounds the core.
     assert (labels == 2).sum() > 0
+
+
+def test_corpus_cases_are_the_simulated_subjects(corpus):
+    """Each case renders the simulation's subject: its label map, anatomy, age and sex."""
+    from generator.corpus import CORPUS_COHORT_SIZE, CORPUS_SPEC, CORPUS_VISIT
+    from simulation import build_subject_anatomy, parse_spec, simulate_subjects
+
+    spec = parse_spec({**CORPUS_SPEC, "size": CORPUS_COHORT_SIZE, "seed": 3})
+    chunk = simulate_subjects(spec, [1])
+    row = chunk.subjects.iloc[0]
+    case = corpus / "BraTS-GLI-00001-000"
+    seg = read_segmentation(case / "BraTS-GLI-00001-000-seg.nii.gz")
+    expected = chunk.label_maps[(row["subject_id"], CORPUS_VISIT)].to_full()
+    assert (expected > 0).any() and np.array_equal(seg.data, expected)
+    anatomy = build_subject_anatomy(chunk.anatomy_params[row["subject_id"]])
+    t1n = read_volume(case / "BraTS-GLI-00001-000-t1n.nii.gz")
+    assert np.array_equal(t1n.data != 0, anatomy.brain_mask)
+    lines = (corpus / "participants.tsv").read_text().splitlines()
+    assert lines[0].split("\t") == ["case_id", "subject_id", "age", "sex"]
+    assert lines[2].split("\t") == [
+        "BraTS-GLI-00001-000",
+        row["subject_id"],
+        f"{float(row['age']):g}",
+        row["sex"],
+    ]
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    assert manifest["simulation"]["spec"]["seed"] == 3
+
+
+def test_corpus_covariates_reach_the_training_reader(corpus):
+    from generator.braing3n.data import find_cases
+
+    cases = find_cases(corpus)
+    assert all(c.age_years is not None and c.sex in {"F", "M"} for c in cases)

@@ -144,15 +144,29 @@ class DualPathTokenizer(nn.Module):
         shape = tuple(clinical.shape[2:])
         return clinical.flatten(2).transpose(1, 2), shape  # type: ignore[return-value]
 
-    def decode(self, generative: torch.Tensor, clinical: torch.Tensor | None) -> torch.Tensor:
-        """Image from generative tokens; ``clinical=None`` drafts without clinical context."""
+    def decode(
+        self,
+        generative: torch.Tensor,
+        clinical: torch.Tensor | None,
+        fractions: torch.Tensor | None = None,
+        sequence: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Image from generative tokens; ``clinical=None`` drafts without clinical context;
+        ``fractions`` (label fractions on the volume grid) and ``sequence`` (indices ``[B]``)
+        for a label- and sequence-conditioned decoder."""
         context, shape = self.context_tokens(clinical, generative.shape[0])
-        return self.decoder(generative, context, shape)
+        return self.decoder(generative, context, shape, fractions, sequence)
 
     def forward(
-        self, x: torch.Tensor, *, drop_context: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        *,
+        fractions: torch.Tensor | None = None,
+        sequence: torch.Tensor | None = None,
+        drop_context: torch.Tensor | None = None,
     ) -> TokenizerOutput:
-        """Reconstruct ``x``; ``drop_context`` (bool ``[B]``) swaps in the null clinical token."""
+        """Reconstruct ``x``; ``fractions`` ``[B, 4, *volume]`` and ``sequence`` ``[B]`` feed a
+        conditioned decoder; ``drop_context`` (bool ``[B]``) swaps in the null clinical token."""
         features = self.clinical_encoder(x)
         generative_pre = self.encode_generative(features)
         vq_generative, generative = self.quantize_generative(generative_pre)
@@ -166,5 +180,5 @@ class DualPathTokenizer(nn.Module):
             if bool(drop_context.any()):
                 null = self.null_context.to(context.dtype)
                 context = torch.where(drop_context[:, None, None], null, context)
-        reconstruction = self.decoder(generative, context, shape)
+        reconstruction = self.decoder(generative, context, shape, fractions, sequence)
         return TokenizerOutput(reconstruction, generative, generative_pre, clinical, vq_loss)

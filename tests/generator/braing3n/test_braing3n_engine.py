@@ -50,7 +50,7 @@ def test_shipped_checkpoint_is_small_and_verified() -> None:
 def test_get_engine_loads_the_shipped_checkpoint_by_default() -> None:
     engine = get_engine("braing3n", num_inference_steps=2)
     assert engine.name == "braing3n"
-    assert engine.version.startswith("0.1+tiny.")
+    assert engine.version.startswith("0.2+tiny.")
 
 
 def test_render_is_deterministic_on_the_full_grid(engine, anatomy, labels) -> None:
@@ -82,3 +82,19 @@ def test_bad_requests_are_refused(engine, anatomy, labels) -> None:
         engine.render(RenderRequest(anatomy, labels, "dwi", subject_seed=1))
     with pytest.raises(GeneratorInputError, match="labels: shape"):
         engine.render(RenderRequest(anatomy, labels[:-1], "t1n", subject_seed=1))
+
+
+def test_the_shipped_model_renders_the_given_tumour(engine, anatomy, labels) -> None:
+    """Where the label map puts oedema and tumour, FLAIR and T2w are brighter than the same
+    region without a tumour, and moving the tumour moves the bright region."""
+    empty = np.zeros_like(labels)
+    moved = np.zeros_like(labels)
+    moved[56:70, 60:74, 40:54] = labels[30:44, 60:74, 40:54]  # mirrored across the midline
+    abnormal = labels > 0
+    for sequence in ("t2w", "t2f"):
+        with_tumour, without, elsewhere = (
+            engine.render(RenderRequest(anatomy, lab, sequence, subject_seed=3))
+            for lab in (labels, empty, moved)
+        )
+        assert with_tumour[abnormal].mean() > 1.2 * without[abnormal].mean()
+        assert with_tumour[abnormal].mean() > 1.2 * elsewhere[abnormal].mean()

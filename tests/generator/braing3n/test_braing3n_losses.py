@@ -61,7 +61,15 @@ def test_tokenizer_loss_falls_over_a_few_steps() -> None:
     image[:, :, 12:18, 12:18, 12:18] = 1.0
     labels = torch.zeros(2, 32, 32, 32, dtype=torch.long)
     labels[:, 12:18, 12:18, 12:18] = 3
-    batch = {"image": image, "labels": labels}
+    fractions = torch.zeros(2, 4, 32, 32, 32)
+    fractions[:, 0, 6:26, 6:26, 6:26] = 1.0
+    fractions[:, 3, 12:18, 12:18, 12:18] = 1.0
+    batch = {
+        "image": image,
+        "labels": labels,
+        "fractions": fractions,
+        "sequence": torch.tensor([1, 3]),
+    }
     params = apply_stage(model, "joint")
     optimizer = torch.optim.AdamW(params, lr=2e-3)
     losses = [

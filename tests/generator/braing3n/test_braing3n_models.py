@@ -30,7 +30,18 @@ CASES = {
         cross_attention_levels=(True, True),
     ),
     "anisotropic": dataclasses.replace(TINY, volume_shape=(32, 48, 32)),
+    "no_label_conditioning": dataclasses.replace(TINY, label_conditioning=False),
+    "no_sequence_conditioning": dataclasses.replace(TINY, sequence_conditioning=False),
 }
+
+
+def _fractions(config: TokenizerConfig, batch: int) -> torch.Tensor | None:
+    """Random label fractions on the volume grid (None when the decoder takes none)."""
+    return torch.rand(batch, 4, *config.volume_shape) if config.label_conditioning else None
+
+
+def _sequence(config: TokenizerConfig, batch: int) -> torch.Tensor | None:
+    return torch.arange(batch) % 4 if config.sequence_conditioning else None
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +52,12 @@ def _seed() -> None:
 @pytest.mark.parametrize("config", CASES.values(), ids=CASES.keys())
 def test_tokenizer_shapes(config: TokenizerConfig) -> None:
     x = torch.rand(2, 1, *config.volume_shape)
-    out = DualPathTokenizer(config)(x, drop_context=torch.tensor([True, False]))
+    out = DualPathTokenizer(config)(
+        x,
+        fractions=_fractions(config, 2),
+        sequence=_sequence(config, 2),
+        drop_context=torch.tensor([True, False]),
+    )
     assert out.reconstruction.shape == x.shape
     assert out.generative.shape == (2, config.generative_embedding_dim, *config.latent_shape)
     if config.dual_path:
@@ -58,14 +74,31 @@ def test_encoder_and_decoder_shapes(config: TokenizerConfig) -> None:
     decoder = GenerativeDecoder(config)
     z = torch.rand(1, config.generative_embedding_dim, *config.latent_shape)
     context = torch.rand(1, 10, config.clinical_embedding_dim) if config.dual_path else None
-    image = decoder(z, context, (1, 2, 5) if config.dual_path else None)
+    shape = (1, 2, 5) if config.dual_path else None
+    image = decoder(z, context, shape, _fractions(config, 1), _sequence(config, 1))
     assert image.shape == (1, 1, *config.volume_shape)
+
+
+def test_label_conditioned_decoder_needs_and_reads_the_label_map() -> None:
+    """The label map reaches the full-resolution output: moving a tumour moves the change."""
+    config = dataclasses.replace(TINY, dual_path=False, sequence_conditioning=False)
+    decoder = GenerativeDecoder(config).eval()
+    z = torch.rand(1, config.generative_embedding_dim, *config.latent_shape)
+    with pytest.raises(ValueError, match="fractions: the label-conditioned decoder"):
+        decoder(z)
+    brain = torch.zeros(1, 4, *config.volume_shape)
+    brain[:, 0] = 1.0
+    tumour = brain.clone()
+    tumour[:, 3, 4:8, 4:8, 4:8] = 1.0  # enhancing tumour in one corner
+    with torch.no_grad():
+        change = (decoder(z, fractions=tumour) - decoder(z, fractions=brain)).abs()[0, 0]
+    assert change[4:8, 4:8, 4:8].mean() > 5 * change[20:, 20:, 20:].mean()
 
 
 def test_dual_path_decoder_needs_clinical_tokens() -> None:
     z = torch.rand(1, TINY.generative_embedding_dim, *TINY.latent_shape)
     with pytest.raises(ValueError, match="needs clinical tokens"):
-        GenerativeDecoder(TINY)(z)
+        GenerativeDecoder(TINY)(z, fractions=_fractions(TINY, 1), sequence=_sequence(TINY, 1))
 
 
 def test_cross_attention_reads_the_clinical_tokens() -> None:
@@ -131,3 +164,17 @@ def test_dead_codes_are_reseeded_from_the_batch_in_training_only() -> None:
     assert float(codes.mean()) > 5.0
     assert any(torch.equal(codes[k], row) for k in range(8) for row in flat)
     assert int(quantizer.restart_step) == 1
+
+
+def test_sequence_conditioned_decoder_needs_and_reads_the_sequence() -> None:
+    config = dataclasses.replace(TINY, dual_path=False)
+    decoder = GenerativeDecoder(config).eval()
+    z = torch.rand(1, config.generative_embedding_dim, *config.latent_shape)
+    fractions = _fractions(config, 1)
+    with pytest.raises(ValueError, match="sequence: the sequence-conditioned decoder"):
+        decoder(z, fractions=fractions)
+    with torch.no_grad():
+        for film in decoder.sequence_film:  # trained embeddings are not zero
+            film.weight.normal_(0.0, 0.5)
+        t1n, t2f = (decoder(z, fractions=fractions, sequence=torch.tensor([q])) for q in (0, 3))
+    assert not torch.allclose(t1n, t2f)

@@ -178,3 +178,34 @@ def test_one_millimetre_grid_renders_with_the_same_contrast(spherical, sites):
     wm, gm = (_mean(t1n, _pure(anatomy_1mm, labels, t)) for t in ("wm", "gm"))
     assert wm > gm
     assert _mean(t2f, labels == 2) > 1.4 * _mean(t2f, _pure(anatomy_1mm, labels, "wm"))
+
+
+def test_age_adds_periventricular_white_matter_hyperintensity(anatomy, no_tumour):
+    """Older subjects: WM next to the ventricles brighter on FLAIR; deep WM far away and
+    subjects under the onset age are unchanged."""
+    from scipy import ndimage
+
+    from generator.engines.physics import (
+        VENTRICLE_MIN_CSF,
+        VENTRICLE_MIN_DEPTH_MM,
+        WMH_ONSET_AGE_YEARS,
+        wmh_fraction,
+    )
+
+    depth_mm = ndimage.distance_transform_edt(anatomy.brain_mask) * anatomy.voxel_size_mm
+    ventricles = (anatomy.csf >= VENTRICLE_MIN_CSF) & (depth_mm >= VENTRICLE_MIN_DEPTH_MM)
+    distance_mm = ndimage.distance_transform_edt(~ventricles) * anatomy.voxel_size_mm
+    wm = anatomy.brain_mask & (anatomy.wm > 0.8)
+    near, far = wm & (distance_mm <= 3.0), wm & (distance_mm >= 30.0)
+    engine = PhysicsEngine()
+
+    def flair(age):
+        return render_visit(
+            anatomy, no_tumour, engine=engine, subject_seed=5, sequences=["t2f"], age_years=age
+        )["t2f"]
+
+    unknown, young, old = flair(None), flair(WMH_ONSET_AGE_YEARS - 10), flair(80.0)
+    assert wmh_fraction(None) == 0.0 and wmh_fraction(40.0) == 0.0 < wmh_fraction(80.0)
+    assert np.array_equal(unknown, young)
+    assert _mean(old, near) > 1.1 * _mean(unknown, near)
+    assert _mean(old, far) == pytest.approx(_mean(unknown, far), rel=0.01)
