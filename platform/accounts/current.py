@@ -6,8 +6,9 @@ The one place that decides it, for pages and API alike:
    does not hold is refused (`OrganisationChoiceError`, a 400 naming the header);
 2. else the organisation remembered in the session (the browser's switcher);
 3. else the only membership, when there is one;
-4. else, with several and no choice: the browser gets the first by organisation name (and
-   remembers it, so the page's own API calls follow), a script gets a 400 asking for the header.
+4. else, with several and no choice: the browser gets the user's home organisation, the one
+   they joined first (and remembers it, so the page's own API calls follow); a script gets a
+   400 asking for the header.
 
 A user with no membership has no current one (``None``): pages and API refuse them.
 """
@@ -50,7 +51,7 @@ def choose_membership(
     *,
     requested: str | None,
     remembered_id: int | None,
-    default_to_first: bool,
+    default_to_home: bool,
 ) -> Membership | None:
     """Apply the rules of the module docstring to a user's memberships (ordered by name)."""
     if requested is not None:
@@ -67,8 +68,8 @@ def choose_membership(
         for membership in memberships:
             if membership.organisation_id == remembered_id:
                 return membership
-    if len(memberships) == 1 or (memberships and default_to_first):
-        return memberships[0]
+    if len(memberships) == 1 or (memberships and default_to_home):
+        return min(memberships, key=lambda membership: membership.pk)  # the one joined first
     if memberships:
         slugs = ", ".join(m.organisation.slug for m in memberships)
         raise OrganisationChoiceError(
@@ -82,7 +83,7 @@ def current_membership(request: HttpRequest, *, browser: bool) -> Membership | N
     """The membership ``request`` acts within (cached on the request as ``request.membership``,
     with all of the user's memberships as ``request.memberships``).
 
-    ``browser``: a page (default to the first organisation) rather than the API (ask).
+    ``browser``: a page (default to the home organisation) rather than the API (ask).
     Raises `OrganisationChoiceError` for an unknown or missing choice.
     """
     if "membership" in request.__dict__:
@@ -97,7 +98,7 @@ def current_membership(request: HttpRequest, *, browser: bool) -> Membership | N
         memberships,
         requested=request.headers.get(HEADER),
         remembered_id=remembered if isinstance(remembered, int) else None,
-        default_to_first=browser,
+        default_to_home=browser,
     )
     if browser and membership is not None and remembered != membership.organisation_id:
         remember(request, membership)

@@ -86,7 +86,7 @@ def test_browser_user_switches_and_sees_only_the_chosen_organisation(
     client = Client()
     client.force_login(two_hats)
     page = client.get("/trials/").content.decode()
-    assert "A arm" in page and "B arm" not in page  # first by name: Acme, as designer
+    assert "A arm" in page and "B arm" not in page  # home (joined first): Acme, as designer
     assert 'id="org-switch"' in page and 'data-role="designer"' in page
     assert client.post("/trials/", {"name": "Made in A", "phase": "2"}).status_code == 302
     assert Trial.objects.get(name="Made in A").organisation == organisation
@@ -227,3 +227,22 @@ def test_api_header_with_a_foreign_objects_id_still_404(foreign_designer, trials
         ).status_code
         == 404
     )
+
+
+def test_pages_start_in_the_organisation_joined_first_whatever_its_name(
+    organisation, other_organisation, trials
+):
+    """Rival Pharma sorts after Acme Oncology, but it is this user's home organisation."""
+    from accounts.services import member_create, membership_set
+
+    user = member_create(
+        organisation=other_organisation,
+        username="rival-first",
+        password="pw-rival",
+        role="designer",
+    ).user
+    membership_set(user=user, organisation=organisation, role="auditor")
+    client = Client()
+    client.force_login(user)
+    page = client.get("/trials/").content.decode()
+    assert "B arm" in page and "A arm" not in page
