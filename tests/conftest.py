@@ -87,26 +87,6 @@ def worker_factory(
     yield start
     for worker in started:
         worker.stop()
-    _wait_for_other_connections_to_close(django_db_blocker)
-
-
-def _wait_for_other_connections_to_close(django_db_blocker, timeout_s: float = 15.0) -> None:  # noqa: ANN001
-    """A stopped worker's server-side session can outlive its process for a moment; the test
-    database cannot be dropped at session end while any session is still open on it."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return
-    deadline = time.monotonic() + timeout_s
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0] == 0:
-                return
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
