@@ -23,6 +23,9 @@ def worker_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return environment
 
 
+_CELERY = (sys.executable, "-m", "celery", "-A", "config")
+
+
 def worker_command(
     queues: Sequence[str],
     *,
@@ -35,11 +38,7 @@ def worker_command(
     a deployment runs one separate `celery beat`)."""
     embedded_beat = ["--beat", "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)]
     return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
+        *_CELERY,
         "worker",
         "--queues",
         ",".join(queues),
@@ -59,11 +58,7 @@ def worker_command(
 
 def beat_command(*, schedule_path: Path) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
+        *_CELERY,
         "beat",
         "--schedule",
         str(schedule_path),

@@ -16,10 +16,10 @@ changed value matters, a last-bit difference of a libm on another CPU does not.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 import numpy as np
 
+from generator.corpus import TemplateAnatomy
 from generator.engine import SEQUENCES, render_visit
 from generator.engines.physics import PhysicsEngine
 
@@ -33,17 +33,7 @@ REFERENCE_VOXEL_MM = 2.0
 REFERENCE_SUBJECT_SEED = 20260101
 
 
-@dataclass(frozen=True)
-class _Anatomy:
-    gm: np.ndarray
-    wm: np.ndarray
-    csf: np.ndarray
-    brain_mask: np.ndarray
-    affine: np.ndarray
-    voxel_size_mm: float
-
-
-def reference_visit() -> tuple[_Anatomy, np.ndarray]:
+def reference_visit() -> tuple[TemplateAnatomy, np.ndarray]:
     """A layered ellipsoidal 'brain' (CSF ventricle, WM core, GM cortex) and a tumour with
     necrosis, enhancing rim and oedema, all from closed-form geometry (no files, no RNG)."""
     ijk = np.indices(REFERENCE_SHAPE, dtype=np.float32)
@@ -65,7 +55,7 @@ def reference_visit() -> tuple[_Anatomy, np.ndarray]:
     labels[zero] = 0
     affine = np.diag([REFERENCE_VOXEL_MM, REFERENCE_VOXEL_MM, REFERENCE_VOXEL_MM, 1.0])
     affine[:3, 3] = -centre * REFERENCE_VOXEL_MM
-    anatomy = _Anatomy(
+    anatomy = TemplateAnatomy(
         gm.astype(np.float32),
         wm.astype(np.float32),
         csf.astype(np.float32),
