@@ -22,6 +22,17 @@ class Action(models.TextChoices):
     COMPLETE = "complete"
     EXPORT = "export"
     RENDER = "render"
+    VIEW = "view"
+    DOWNLOAD = "download"
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+    SIGN_IN_FAILED = "sign_in_failed"
+    LOCKOUT = "lockout"
+    PASSWORD_CHANGE = "password_change"
+    TOKEN_CREATE = "token_create"
+    TOKEN_REVOKE = "token_revoke"
+    ANNOTATE = "annotate"
+    SIGN_OFF = "sign_off"
 
 
 class AuditEventQuerySet(models.QuerySet):
